@@ -131,7 +131,6 @@ def _impl(ctx):
                     "--ld-path=/usr/bin/ld.lld-14",
                     "-nostdlib",
                     "-static",
-                    "-no-pie",
                     "-Wl,--build-id=none",
                     "-Wl,-z,max-page-size=4096",
                     "-Wl,-z,norelro",

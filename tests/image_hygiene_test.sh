@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Checks a linked pvkit image with the LLVM tools: no undefined symbols, no constructors
+# (.init_array/.ctors empty), no SSE/x87 instructions, no segment both writable and
+# executable, and the PVH entry note present.
+set -u
+img=$1
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+for t in llvm-nm-14 llvm-readelf-14 llvm-objdump-14; do
+  command -v $t >/dev/null || { echo "FAIL: $t not installed"; exit 1; }
+done
+
+undef=$(llvm-nm-14 -u "$img")
+[ -z "$undef" ] || bad "undefined symbols: $undef"
+
+while read -r name size; do
+  case "$name" in
+    .init_array*|.ctors*|.fini_array*|.dtors*)
+      [ $((16#$size)) -eq 0 ] || bad "$name is not empty (0x$size bytes): static constructors are not allowed" ;;
+  esac
+done < <(llvm-readelf-14 -S -W "$img" | sed -n 's/^ *\[ *[0-9]*\] \([^ ]*\) *[A-Z_]* *[0-9a-f]* [0-9a-f]* \([0-9a-f]*\).*/\1 \2/p')
+
+# SSE/AVX registers or x87 instructions anywhere in executable code.
+fpu=$(llvm-objdump-14 -d --no-show-raw-insn "$img" | grep -E '%[xyz]mm[0-9]|\bf(ld|st|stp|ild|istp|add|mul|sub|div|xch|init|nsave|rstor|xsave|xrstor|ucom|com)[a-z]*\b|\b(movap|movup|movdq|pxor|xorp|cvt)[a-z]*\b' | head -5)
+[ -z "$fpu" ] || bad "SSE/x87 instructions found:
+$fpu"
+
+wx=$(llvm-readelf-14 -l -W "$img" | awk '$1=="LOAD" && $7 ~ /W/ && $7 ~ /E/')
+[ -z "$wx" ] || bad "a LOAD segment is both writable and executable: $wx"
+
+llvm-readelf-14 -n "$img" | grep -q 'Xen' || bad "no Xen PVH note"
+
+[ $fail -eq 0 ] && echo "image hygiene ok: $img"
+exit $fail
