@@ -13,13 +13,25 @@ Deps default to the PC platform (boot, console, runtime); add your own libraries
 
 _BAREMETAL_PLATFORM = str(Label("//platforms/baremetal:x86_64_none"))
 
+# Host-only flags (sanitizers, fuzzing, -std for the host compiler) must not leak into the
+# freestanding image: the bare-metal toolchain carries all the flags an image needs.
 def _to_baremetal_impl(settings, attr):
-    return {"//command_line_option:platforms": _BAREMETAL_PLATFORM}
+    return {
+        "//command_line_option:platforms": _BAREMETAL_PLATFORM,
+        "//command_line_option:copt": [],
+        "//command_line_option:cxxopt": [],
+        "//command_line_option:linkopt": [],
+    }
 
 _to_baremetal = transition(
     implementation = _to_baremetal_impl,
     inputs = [],
-    outputs = ["//command_line_option:platforms"],
+    outputs = [
+        "//command_line_option:platforms",
+        "//command_line_option:copt",
+        "//command_line_option:cxxopt",
+        "//command_line_option:linkopt",
+    ],
 )
 
 def _image_impl(ctx):
