@@ -67,7 +67,7 @@ inline constexpr std::uint32_t kXenFeatHvmCallbackVector = 8;
 inline constexpr std::uint32_t kXenFeatHvmSafePvclock = 9;
 inline constexpr std::uint32_t kXenFeatHvmPirqs = 10;
 inline constexpr std::uint32_t kXenFeatDom0 = 11;
-inline constexpr std::uint32_t kXenFeatGrantMapIdentity = 12;
+// 12 (grant_map_identity) is deprecated and commented out in features.h.
 inline constexpr std::uint32_t kXenFeatMemoryOpVnodeSupported = 13;
 inline constexpr std::uint32_t kXenFeatArmSmcccSupported = 14;
 inline constexpr std::uint32_t kXenFeatLinuxRsdpUnrestricted = 15;
