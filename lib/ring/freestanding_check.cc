@@ -1,31 +1,71 @@
-// Compiled for the bare-metal platform too: proves pvkit/ring needs no hosted library.
+// Compiled for the bare-metal platform too: proves pvkit/ring (rings and split-driver helpers)
+// needs no hosted library.
 #include <cstdint>
 
 #include "pvkit/ring/back_ring.h"
+#include "pvkit/ring/backend_channel.h"
 #include "pvkit/ring/front_ring.h"
+#include "pvkit/ring/frontend_channel.h"
+#include "pvkit/ring/grant_errno.h"
 
 namespace pvkit::ring {
 namespace {
 struct FsReq { std::uint64_t id; std::uint32_t len; };
 struct FsRsp { std::uint64_t id; std::int16_t status; };
+
+// A loopback platform: one page, one grant, one port pair; enough to instantiate both halves.
+struct LoopbackOps {
+  void* page = nullptr;
+  bool granted = false;
+  bool mapped = false;
+  std::uint32_t notifications = 0;
+
+  Result<GrantRef> grant_access(DomId, Mfn, bool) {
+    if (granted) return Errno::NoSpc;
+    granted = true;
+    return GrantRef{8};
+  }
+  Status end_access(GrantRef) {
+    if (mapped) return Errno::Busy;
+    granted = false;
+    return Status::ok();
+  }
+  Result<EvtchnPort> alloc_unbound(DomId) { return EvtchnPort{1}; }
+  Status notify(EvtchnPort) {
+    ++notifications;
+    return Status::ok();
+  }
+  Status close(EvtchnPort) { return Status::ok(); }
+  Result<MappedGrant> map_grant(DomId, GrantRef ref, bool) {
+    if (!granted || ref.value() != 8) return errno_from_gntst(xen::GntStatus::BadGntref);
+    mapped = true;
+    return MappedGrant{page, GrantHandle{0}};
+  }
+  Status unmap_grant(const MappedGrant&) {
+    mapped = false;
+    return Status::ok();
+  }
+  Result<EvtchnPort> bind_interdomain(DomId, EvtchnPort) { return EvtchnPort{2}; }
+};
+static_assert(FrontendOps<LoopbackOps> && BackendOps<LoopbackOps>);
 }  // namespace
 
-// One round trip through both halves on one page.
-Result<std::uint64_t> freestanding_check_ring(void* page) {
-  FrontRing<FsReq, FsRsp> front;
-  BackRing<FsReq, FsRsp> back;
-  if (auto s = front.init(page, 4096); !s) return s;
-  if (auto s = back.attach(page, 4096); !s) return s;
-  if (auto s = front.put_request(FsReq{1, 2}); !s) return s;
-  (void)front.push_requests_and_check_notify();
-  FsReq req{};
-  auto got = back.take_request(req);
+// One round trip through both channel halves on one page.
+Result<std::uint32_t> freestanding_check_ring(void* page) {
+  LoopbackOps ops{page};
+  FrontendChannel<LoopbackOps, FsReq, FsRsp> front;
+  BackendChannel<LoopbackOps, FsReq, FsRsp> back;
+  if (auto s = front.connect(ops, DomId{1}, page, Mfn{0x100}); !s) return s;
+  if (auto s = back.connect(ops, DomId{0}, front.advertisement()); !s) return s;
+  if (auto s = front.ring().put_request(FsReq{1, 2}); !s) return s;
+  if (auto s = front.push_requests_and_notify(); !s) return s;
+  auto served = back.process_requests([](const FsReq& r) { return FsRsp{r.id, 0}; }, 8);
+  if (!served) return served.status();
+  std::uint64_t sum = 0;
+  auto got = front.process_responses([&](const FsRsp& r) { sum += r.id; }, 8);
   if (!got) return got.status();
-  if (auto s = back.put_response(FsRsp{req.id, 0}); !s) return s;
-  (void)back.push_responses_and_check_notify();
-  FsRsp rsp{};
-  auto r = front.take_response(rsp);
-  if (!r) return r.status();
-  return rsp.id;
+  if (auto s = back.disconnect(); !s) return s;
+  if (auto s = front.disconnect(); !s) return s;
+  return static_cast<std::uint32_t>(sum) + ops.notifications;
 }
 }  // namespace pvkit::ring
