@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pvkit/hypercall/arg_view.h"
 #include "pvkit/hypercall/entry.h"
 #include "pvkit/hypercall/table.h"
 #include "pvkit/hypercall/testing/test_context.h"
@@ -311,6 +312,49 @@ TEST(DispatchBare, ContextWithoutCountersWorks) {
   a = make_args(3, 2);
   EXPECT_EQ(dispatch<T>(ctx, a), 5);
   EXPECT_EQ(ctx.trace.size(), 2u);
+}
+
+
+// ---- typed argument views -----------------------------------------------------------------
+
+struct FakeReq {
+  std::uint64_t ptr, val;
+};
+
+TEST(ArgViews, DecodeWithXensCTypesAndRoundTrip) {
+  HypercallArgs r = make_args(1, 0x7000, 0xFFFFFFFF80000003ULL, 0x8000, 0x1234ABCD0007ULL, 9);
+  auto m = MmuBatchArgs<FakeReq>::from(r);
+  EXPECT_EQ(m.reqs.addr, VirtAddr{0x7000});
+  EXPECT_EQ(m.count, 0x80000003u);  // unsigned int: the upper half of RSI is ignored
+  EXPECT_TRUE(m.preempted());
+  EXPECT_EQ(m.remaining(), 3u);
+  EXPECT_EQ(m.pdone.addr, VirtAddr{0x8000});
+  EXPECT_EQ(m.foreigndom, 0xABCD0007u);
+  EXPECT_EQ(m.foreign_domid(), DomId{7});  // domid_t, as Xen narrows it
+  m.count = 1 | MmuBatchArgs<FakeReq>::kPreemptedBit;
+  m.reqs.addr = VirtAddr{0x7010};
+  m.store(r);
+  EXPECT_EQ(r.a[0], 0x7010u);
+  EXPECT_EQ(r.a[1], 0x80000001u);
+  EXPECT_EQ(r.a[4], 9u);  // untouched
+  EXPECT_EQ(MmuBatchArgs<FakeReq>::from(r).remaining(), 1u);
+
+  auto c = CmdArgs::from(make_args(17, (1ULL << 40) | 6, 0xFFFF800000001000ULL));
+  EXPECT_EQ(c.cmd, 6u);
+  EXPECT_EQ(c.arg, VirtAddr{0xFFFF800000001000ULL});
+  auto g = CmdArrayArgs::from(make_args(20, 0x12345005, 0x9000, (1ULL << 32) | 3));
+  EXPECT_EQ(g.cmd, 0x12345005u);
+  EXPECT_EQ(g.count, 3u);
+  auto l = LongCmdArgs::from(make_args(12, 0xFFFFFFFF00000041ULL, 0x10));
+  EXPECT_EQ(l.cmd, 0xFFFFFFFF00000041ULL);  // unsigned long keeps continuation bits
+  auto v = VcpuOpArgs::from(make_args(24, 1, (1ULL << 33) | 2, 0x4000));
+  EXPECT_EQ(v.vcpu, VcpuId{2});
+  auto u = UpdateVaMappingArgs::from(make_args(14, 0x1000, 0x8000000000000067ULL, 2));
+  EXPECT_EQ(u.val, 0x8000000000000067ULL);
+  EXPECT_EQ(hcarg::i32(make_args(0, 0xFFFFFFFF), 0), -1);
+  HypercallArgs back;
+  g.store(back);
+  EXPECT_EQ(CmdArrayArgs::from(back).uop, VirtAddr{0x9000});
 }
 
 }  // namespace
