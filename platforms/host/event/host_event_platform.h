@@ -1,0 +1,141 @@
+// pvkit host platform: HostEventPlatform — the EventPlatform for host tests and benchmarks.
+//
+// What it is: hypervisor pages from a counting HeapPageAllocator; "guest frames" that tests
+// create per domain (zeroed host pages named by (owner DomId, Gfn)), mapped only for their
+// owner and counted so tests can assert teardown unmapped everything; kicks recorded per
+// (domain, vCPU); a PIRQ permission table.
+//
+// How to use it:
+//   HostEventPlatform plat;
+//   auto* cb = plat.add_guest_frame(DomId{1}, Gfn{0x100});   // test writes/reads it as the guest
+//   plat.permit_pirq(DomId{0}, 5);
+//   EventChannels<HostEventPlatform, 8> ev{plat};
+//   ... EXPECT_EQ(plat.kicks(DomId{1}, VcpuId{0}), 1u); EXPECT_EQ(plat.mapped_frames(), 0);
+//
+// Concurrency: add_guest_frame/permit_pirq before threads start; everything else thread-safe.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <utility>
+
+#include "pvkit/base/status.h"
+#include "pvkit/base/types.h"
+#include "pvkit/event/event_platform.h"
+#include "pvkit/platforms/host/heap_page_allocator.h"
+
+namespace pvkit::host {
+
+class HostEventPlatform {
+ public:
+  static constexpr std::uint32_t kMaxDomains = 64;
+  static constexpr std::uint32_t kMaxVcpus = 32;
+
+  HostEventPlatform() = default;
+  HostEventPlatform(const HostEventPlatform&) = delete;
+  HostEventPlatform& operator=(const HostEventPlatform&) = delete;
+  ~HostEventPlatform() {
+    for (auto& [k, f] : frames_) std::free(f.page);
+  }
+
+  // PageAllocator
+  void* alloc_page() { return alloc_.alloc_page(); }
+  void free_page(void* p) { alloc_.free_page(p); }
+  HeapPageAllocator& allocator() { return alloc_; }
+
+  /// Creates a zeroed guest frame owned by `owner`; returns its host address.
+  std::uint8_t* add_guest_frame(DomId owner, Gfn gfn) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto& f = frames_[{owner.value(), gfn.value()}];
+    if (f.page == nullptr) {
+      f.page = static_cast<std::uint8_t*>(std::aligned_alloc(4096, 4096));
+      std::memset(f.page, 0, 4096);
+    }
+    return f.page;
+  }
+  template <typename T>
+  T* guest_frame_as(DomId owner, Gfn gfn) {
+    return reinterpret_cast<T*>(add_guest_frame(owner, gfn));
+  }
+
+  Result<void*> map_guest_frame(DomId d, Gfn gfn) {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = frames_.find({d.value(), gfn.value()});
+    if (it == frames_.end()) return Errno::Inval;  // not this domain's frame
+    ++it->second.maps;
+    ++mapped_;
+    return static_cast<void*>(it->second.page);
+  }
+  void unmap_guest_frame(DomId d, void* page) {
+    std::lock_guard<std::mutex> g(mu_);
+    for (auto& [k, f] : frames_) {
+      if (f.page == page && k.first == d.value() && f.maps > 0) {
+        --f.maps;
+        --mapped_;
+        return;
+      }
+    }
+    ++bad_unmaps_;
+  }
+  /// Mappings currently held by the event code (0 after teardown).
+  [[nodiscard]] std::int64_t mapped_frames() {
+    std::lock_guard<std::mutex> g(mu_);
+    return mapped_;
+  }
+  /// unmap_guest_frame calls that matched no mapping (must stay 0).
+  [[nodiscard]] std::int64_t bad_unmaps() {
+    std::lock_guard<std::mutex> g(mu_);
+    return bad_unmaps_;
+  }
+
+  void kick(DomId d, VcpuId v) {
+    if (d.value() < kMaxDomains && v.value() < kMaxVcpus) {
+      kicks_[d.value()][v.value()].fetch_add(1, std::memory_order_relaxed);
+    }
+    total_kicks_.fetch_add(1, std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t kicks(DomId d, VcpuId v) const {
+    return kicks_[d.value()][v.value()].load(std::memory_order_relaxed);
+  }
+  [[nodiscard]] std::uint64_t total_kicks() const {
+    return total_kicks_.load(std::memory_order_relaxed);
+  }
+  void reset_kicks() {
+    for (auto& d : kicks_)
+      for (auto& v : d) v.store(0, std::memory_order_relaxed);
+    total_kicks_.store(0, std::memory_order_relaxed);
+  }
+
+  void permit_pirq(DomId d, std::uint32_t pirq) {
+    std::lock_guard<std::mutex> g(mu_);
+    pirqs_.insert({d.value(), pirq});
+  }
+  bool pirq_permitted(DomId d, std::uint32_t pirq) {
+    std::lock_guard<std::mutex> g(mu_);
+    return pirqs_.count({d.value(), pirq}) != 0;
+  }
+
+ private:
+  struct Frame {
+    std::uint8_t* page = nullptr;
+    int maps = 0;
+  };
+  HeapPageAllocator alloc_;
+  std::mutex mu_;
+  std::map<std::pair<std::uint16_t, std::uint64_t>, Frame> frames_;
+  std::set<std::pair<std::uint16_t, std::uint32_t>> pirqs_;
+  std::int64_t mapped_ = 0;
+  std::int64_t bad_unmaps_ = 0;
+  std::atomic<std::uint64_t> kicks_[kMaxDomains][kMaxVcpus]{};
+  std::atomic<std::uint64_t> total_kicks_{0};
+};
+
+static_assert(event::EventPlatform<HostEventPlatform>);
+
+}  // namespace pvkit::host
