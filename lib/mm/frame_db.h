@@ -1,0 +1,205 @@
+// pvkit/mm/frame_db.h — the frame database: owner, references and type of every machine frame.
+//
+// What it is: one `FrameInfo` per machine frame (Xen's page_info) and `FrameDb`, the table of
+// them over platform-provided storage. A frame has
+//   - an owner (a Domain*, or none when free; hypervisor frames are marked `xen` and can never
+//     be assigned to a guest),
+//   - a general reference count (`refcount`: every use, including the one "allocation"
+//     reference a domain's frame carries while it belongs to the domain),
+//   - a type (`PageType`) with its own `type_count`; the type changes only at type_count 0,
+//   - pinned / validated / partial (partially validated) / devalidating state and the
+//     progress index of preemptible validation or devalidation,
+//   - linear-page-table counters, the M2P entry, and which of its entries (if it is an L1) are
+//     grant mappings (hypervisor-private, invariant 13).
+// Invariants held here: refcount > 0 implies an owner (14); xen frames are never guest-owned
+// (12); ownership transfer wipes type and validation state (14). Type references themselves are
+// taken and dropped by the verifier (pvkit/mm/verifier.h), which knows how to validate.
+//
+// How to use it: the platform provides `std::span<FrameInfo>` storage (one per frame) and
+// calls `reserve_xen` for its own frames; `assign` gives a free frame to a domain (allocation
+// reference), `release_allocation` takes it back, `get_page`/`put_page` count general uses.
+//
+// Concurrency: FrameDb is not synchronised by itself. Every call happens under the verifier's
+// lock (PageTableVerifier::lock()); other areas go through the verifier's API.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <span>
+
+#include "pvkit/base/status.h"
+#include "pvkit/base/types.h"
+#include "pvkit/domain/domain.h"
+
+namespace pvkit {
+
+/// Mutually exclusive frame types (Xen's PGT_*).
+enum class PageType : std::uint8_t { None, L1, L2, L3, L4, SegDesc, Writable };
+
+constexpr bool is_page_table(PageType t) {
+  return t == PageType::L1 || t == PageType::L2 || t == PageType::L3 || t == PageType::L4;
+}
+constexpr PageType table_type(unsigned level) { return static_cast<PageType>(level); }
+constexpr unsigned table_level(PageType t) { return static_cast<unsigned>(t); }
+
+inline constexpr std::uint64_t kNoFrame = ~std::uint64_t{0};
+
+/// Per-frame bookkeeping (hypervisor-private; the guest can read none of it).
+struct FrameInfo {
+  Domain* owner = nullptr;
+  std::uint32_t refcount = 0;
+  std::uint32_t type_count = 0;
+  PageType type = PageType::None;
+  bool xen = false;         ///< a hypervisor frame: never guest-owned, never typed
+  bool allocated = false;   ///< holds the allocation reference of its owner
+  bool pinned = false;      ///< a pin holds one general + one type reference
+  bool validated = false;   ///< every entry checked, references taken (table types)
+  bool partial = false;     ///< validation preempted at `next_index`; owns 1 general + 1 type ref
+  bool devalidating = false;///< type count hit 0; entries >= next_index still hold references
+  std::uint16_t next_index = 0;
+  std::uint16_t linear_out = 0;   ///< same-level entries this table contains (linear tables)
+  std::uint32_t linear_in = 0;    ///< same-level entries of other tables pointing here
+  /// The flush epoch in which the type count last reached 0 (or the frame was reassigned):
+  /// until a full flush ends that epoch, some TLB may still hold a translation that was only
+  /// valid under the old type (Xen's tlbflush_timestamp).
+  std::uint64_t tlb_epoch = 0;
+  std::uint64_t m2p = ~std::uint64_t{0};   ///< guest pfn (MMU_MACHPHYS_UPDATE)
+  std::uint64_t next_pending = kNoFrame;   ///< devalidation work list link
+  std::array<std::uint64_t, 8> grant_ptes{};  ///< bit i: entry i is a grant mapping (L1)
+
+  [[nodiscard]] bool is_grant_pte(unsigned i) const { return (grant_ptes[i / 64] >> (i % 64)) & 1; }
+  void set_grant_pte(unsigned i, bool on) {
+    const std::uint64_t bit = std::uint64_t{1} << (i % 64);
+    grant_ptes[i / 64] = on ? (grant_ptes[i / 64] | bit) : (grant_ptes[i / 64] & ~bit);
+  }
+  [[nodiscard]] bool has_grant_ptes() const {
+    for (auto w : grant_ptes) {
+      if (w != 0) return true;
+    }
+    return false;
+  }
+  /// Back to the state of a free frame (keeps `xen`).
+  void wipe_type_state() {
+    type = PageType::None;
+    type_count = 0;
+    pinned = validated = partial = devalidating = false;
+    next_index = 0;
+    linear_out = 0;
+    linear_in = 0;
+    grant_ptes = {};
+  }
+};
+
+/// The table of FrameInfo for every machine frame.
+class FrameDb {
+ public:
+  explicit FrameDb(std::span<FrameInfo> frames) : frames_(frames) {}
+  FrameDb(const FrameDb&) = delete;
+  FrameDb& operator=(const FrameDb&) = delete;
+
+  [[nodiscard]] std::uint64_t size() const { return frames_.size(); }
+  [[nodiscard]] bool valid(Mfn m) const { return m.value() < frames_.size(); }
+  /// The frame's info, or nullptr if `m` is not a frame of this machine.
+  [[nodiscard]] FrameInfo* info(Mfn m) { return valid(m) ? &frames_[m.value()] : nullptr; }
+  [[nodiscard]] const FrameInfo* info(Mfn m) const { return valid(m) ? &frames_[m.value()] : nullptr; }
+
+  /// Marks a frame as the hypervisor's. Errors: Inval (no such frame), Busy (in use).
+  [[nodiscard]] Status reserve_xen(Mfn m) {
+    FrameInfo* f = info(m);
+    if (f == nullptr) return Errno::Inval;
+    if (f->owner != nullptr || f->refcount != 0) return Errno::Busy;
+    f->xen = true;
+    return Status::ok();
+  }
+
+  /// Gives a free frame to `d` with its allocation reference. Errors: Inval (no such frame),
+  /// Busy (not free or a hypervisor frame), Perm (domain not running), TooBig (over max_pages).
+  [[nodiscard]] Status assign(Mfn m, Domain& d) {
+    FrameInfo* f = info(m);
+    if (f == nullptr) return Errno::Inval;
+    if (f->xen || f->owner != nullptr || f->refcount != 0) return Errno::Busy;
+    if (!d.is_running()) return Errno::Perm;
+    if (d.tot_pages >= d.max_pages) return Errno::TooBig;
+    f->wipe_type_state();
+    f->owner = &d;
+    f->allocated = true;
+    f->refcount = 1;
+    mark_stale(*f);  // whatever mapped it before may still be cached
+    ++d.tot_pages;
+    return Status::ok();
+  }
+
+  /// Takes a general reference if `m` is a frame owned by `owner`.
+  [[nodiscard]] bool get_page(Mfn m, const Domain* owner) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || f->owner == nullptr || f->owner != owner || f->xen) return false;
+    if (f->refcount == std::numeric_limits<std::uint32_t>::max()) return false;
+    ++f->refcount;
+    return true;
+  }
+
+  /// Drops a general reference; the last one frees the frame (owner none, tot_pages--).
+  void put_page(Mfn m) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || f->refcount == 0) return;  // defensive: never underflow
+    if (--f->refcount == 0) free_frame(*f);
+  }
+
+  /// Drops the allocation reference of a frame owned by `d` (domain teardown or balloon).
+  /// The frame becomes free when its last other reference goes. Errors: Inval.
+  [[nodiscard]] Status release_allocation(Mfn m, const Domain& d) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || f->owner != &d || !f->allocated) return Errno::Inval;
+    f->allocated = false;
+    put_page(m);
+    return Status::ok();
+  }
+
+  /// Moves a frame from `from` to `to` (grant transfer). The frame must be in no use other
+  /// than its allocation reference. Type and validation state are wiped (invariant 14).
+  /// Errors: Inval (not owned by `from`), Busy (in use), Perm (`to` not running),
+  /// TooBig (`to` over max_pages).
+  [[nodiscard]] Status transfer(Mfn m, Domain& from, Domain& to) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || f->owner != &from || !f->allocated) return Errno::Inval;
+    if (f->refcount != 1 || f->type_count != 0 || f->pinned || f->partial || f->devalidating) {
+      return Errno::Busy;
+    }
+    if (!to.is_running()) return Errno::Perm;
+    if (&to != &from && to.tot_pages >= to.max_pages) return Errno::TooBig;
+    f->wipe_type_state();
+    mark_stale(*f);
+    f->m2p = ~std::uint64_t{0};
+    --from.tot_pages;
+    f->owner = &to;
+    ++to.tot_pages;
+    return Status::ok();
+  }
+
+  /// TLB epochs: a frame whose uses ended in the current epoch needs a full flush before it
+  /// changes type; `note_full_flush` ends the epoch.
+  void mark_stale(FrameInfo& f) const { f.tlb_epoch = epoch_; }
+  [[nodiscard]] bool needs_flush(const FrameInfo& f) const { return f.tlb_epoch == epoch_; }
+  void note_full_flush() { ++epoch_; }
+
+  /// Visits every frame: f(Mfn, FrameInfo&).
+  template <typename F>
+  void for_each(F&& fn) {
+    for (std::uint64_t i = 0; i < frames_.size(); ++i) fn(Mfn{i}, frames_[i]);
+  }
+
+ private:
+  void free_frame(FrameInfo& f) {
+    if (f.owner != nullptr && f.owner->tot_pages > 0) --f.owner->tot_pages;
+    f.owner = nullptr;
+    f.allocated = false;
+    f.wipe_type_state();
+    f.m2p = ~std::uint64_t{0};
+    mark_stale(f);
+  }
+  std::span<FrameInfo> frames_;
+  std::uint64_t epoch_ = 1;
+};
+
+}  // namespace pvkit
