@@ -12,6 +12,7 @@
 //   map_grant errors (as GNTST, translated by errno_from_gntst): unknown granter -> bad_domain,
 //   ref out of range -> bad_gntref, entry not permit_access or naming another domain, or a
 //   write mapping of a read-only grant -> general_error, maptrack full -> no_device_space.
+//   alloc_unbound records the remote domain without checking it exists (as Xen does);
 //   bind_interdomain: unknown domain -> -ESRCH; port out of range, not unbound, or unbound for
 //   somebody else -> -EINVAL. send on an unbound port is dropped silently; on a free port
 //   -EINVAL. end_access of a mapped entry -> -EBUSY.
@@ -296,8 +297,9 @@ class FakeXenWorld {
 
   Result<EvtchnPort> alloc_unbound(DomId self, DomId remote) {
     std::lock_guard<std::mutex> g(m_);
+    // As in Xen, the remote domain need not exist yet: it is only recorded.
     if (remote == kDomidSelf) remote = self;
-    if (!domain_exists(self) || !domain_exists(remote)) return Errno::Srch;
+    if (!domain_exists(self)) return Errno::Srch;
     auto p = alloc_port(self);
     if (!p) return p;
     Port& port = domains_[self.value()].ports[p->value()];
