@@ -9,6 +9,7 @@
 
 #include "pvkit/hypercall/arg_view.h"
 #include "pvkit/hypercall/console_io.h"
+#include "pvkit/hypercall/dispatch.h"
 #include "pvkit/hypercall/entry.h"
 #include "pvkit/hypercall/multicall.h"
 #include "pvkit/hypercall/sched_op.h"
