@@ -293,6 +293,11 @@ TEST_F(DispatchTest, CountersArePerContextAndPlain) {
   EXPECT_EQ(other.stats.calls[xen::hc::kEventChannelOp], 1u);
   EXPECT_EQ(other.stats.calls[xen::hc::kMmuUpdate], 0u);
   static_assert(!std::is_same_v<decltype(ctx.stats.calls[0]), std::atomic<std::uint64_t>&>);
+  HypercallStats total;
+  total += ctx.stats;
+  total += other.stats;
+  EXPECT_EQ(total.calls[xen::hc::kMmuUpdate], 5u);
+  EXPECT_EQ(total.calls[xen::hc::kEventChannelOp], 1u);
 }
 
 // A context without counters or preemption still dispatches (both are optional).

@@ -16,6 +16,7 @@
 #include "pvkit/hypercall/table.h"
 #include "pvkit/hypercall/vm_assist.h"
 #include "pvkit/hypercall/xen_version.h"
+#include "pvkit/xen/vcpu_abi.h"
 
 namespace pvkit {
 namespace {

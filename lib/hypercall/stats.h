@@ -15,6 +15,7 @@
 
 #include <array>
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 
 #include "pvkit/xen/hypercall_numbers.h"
@@ -32,6 +33,15 @@ struct HypercallStats {
   std::uint64_t restarts = 0;
   /// `syscall`s from guest user mode that the entry refused to dispatch (invariant 2).
   std::uint64_t user_mode_denied = 0;
+
+  /// Adds another vCPU's counters (for reporting totals).
+  constexpr HypercallStats& operator+=(const HypercallStats& o) {
+    for (std::size_t i = 0; i < calls.size(); ++i) calls[i] += o.calls[i];
+    unknown += o.unknown;
+    restarts += o.restarts;
+    user_mode_denied += o.user_mode_denied;
+    return *this;
+  }
 };
 
 /// A context that exposes the current vCPU's counters.
