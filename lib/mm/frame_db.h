@@ -57,6 +57,8 @@ struct FrameInfo {
   bool validated = false;   ///< every entry checked, references taken (table types)
   bool partial = false;     ///< validation preempted at `next_index`; owns 1 general + 1 type ref
   bool devalidating = false;///< type count hit 0; entries >= next_index still hold references
+  bool in_transit = false;  ///< stolen for a grant transfer: ownerless, assignable only by
+                            ///< assign_stolen (never handed out by assign)
   std::uint16_t next_index = 0;
   std::uint16_t linear_out = 0;   ///< same-level entries this table contains (linear tables)
   std::uint32_t linear_in = 0;    ///< same-level entries of other tables pointing here
@@ -118,7 +120,7 @@ class FrameDb {
   [[nodiscard]] Status assign(Mfn m, Domain& d) {
     FrameInfo* f = info(m);
     if (f == nullptr) return Errno::Inval;
-    if (f->xen || f->owner != nullptr || f->refcount != 0) return Errno::Busy;
+    if (f->xen || f->in_transit || f->owner != nullptr || f->refcount != 0) return Errno::Busy;
     if (!d.is_running()) return Errno::Perm;
     if (d.tot_pages >= d.max_pages) return Errno::TooBig;
     f->wipe_type_state();
@@ -174,6 +176,50 @@ class FrameDb {
     --from.tot_pages;
     f->owner = &to;
     ++to.tot_pages;
+    return Status::ok();
+  }
+
+  /// Grant transfer, first half (Xen's steal_page): takes a frame away from `from`, which must
+  /// hold nothing but its allocation reference. The frame is ownerless and `in_transit` until
+  /// `assign_stolen`. Type state is wiped. Errors: Inval (not owned by `from`), Busy (in use).
+  [[nodiscard]] Status steal(Mfn m, Domain& from) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || f->owner != &from || !f->allocated) return Errno::Inval;
+    if (f->refcount != 1 || f->type_count != 0 || f->pinned || f->partial || f->devalidating) {
+      return Errno::Busy;
+    }
+    f->wipe_type_state();
+    f->m2p = ~std::uint64_t{0};
+    f->refcount = 0;
+    f->allocated = false;
+    f->owner = nullptr;
+    f->in_transit = true;
+    if (from.tot_pages > 0) --from.tot_pages;
+    mark_stale(*f);
+    return Status::ok();
+  }
+
+  /// Grant transfer, second half: gives a stolen frame to `to` (allocation reference, type
+  /// wiped). Errors: Inval (not in transit), Perm (`to` not running), TooBig (over max_pages).
+  [[nodiscard]] Status assign_stolen(Mfn m, Domain& to) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || !f->in_transit) return Errno::Inval;
+    if (!to.is_running()) return Errno::Perm;
+    if (to.tot_pages >= to.max_pages) return Errno::TooBig;
+    f->in_transit = false;
+    f->wipe_type_state();
+    f->owner = &to;
+    f->allocated = true;
+    f->refcount = 1;
+    ++to.tot_pages;
+    return Status::ok();
+  }
+
+  /// Frees a stolen frame that no receiver took (the transfer failed). Errors: Inval.
+  [[nodiscard]] Status free_stolen(Mfn m) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || !f->in_transit) return Errno::Inval;
+    f->in_transit = false;
     return Status::ok();
   }
 

@@ -25,7 +25,8 @@ Status freestanding_check_mm(Domain& d, Mfn m, TinyPlatform& plat, FrameInfo (&i
     v.begin_call();
     if (Status s = v.pin(d, m, PageType::L4); !s) return s;
   }
-  auto r = grant_map_pte(v, d, to_maddr(m), m, d, GrantPteFlags{});
+  if (Status s = grant_get_frame(v, m, d, true); !s) return s;
+  auto r = grant_install_pte(v, d, to_maddr(m), m, GrantPteFlags{});
   return r.status();
 }
 }  // namespace pvkit

@@ -1,4 +1,4 @@
-// Grant-mapping hooks: install/remove host mappings of granted frames (invariants 7, 13, 22).
+// Grant-mapping hooks: frame references, grant PTEs, transfer (invariants 7, 12, 13, 14, 22).
 #include "pvkit/mm/grant_mapping.h"
 
 #include <gtest/gtest.h>
@@ -26,121 +26,152 @@ struct GrantWorld : MmWorld {
     auto& mb = builder(mapper);
     mb.map(kData, mb.alloc(), true);
     mb.map(kSlot, mb.alloc(), false);
-    // Remove the leaf at kSlot so the slot is empty but its L1 exists.
-    machine.frame_entries(mb.table(kSlot, 1))[pt_index(kSlot, 1)] = 0;
+    machine.frame_entries(mb.table(kSlot, 1))[pt_index(kSlot, 1)] = 0;  // empty slot, L1 exists
     EXPECT_TRUE(mb.pin_and_load(VcpuId{0}));
   }
+  const FrameInfo& info(Mfn m) { return *machine.frame_db().info(m); }
+  MachAddr slot() { return builder(mapper).pte_maddr(kSlot); }
+  std::uint64_t slot_value() { return machine.frame_entries(to_mfn(slot()))[pt_index(kSlot, 1)]; }
 };
 
-TEST(GrantMapping, MapAndUnmapByVa) {
+TEST(GrantMapping, GetInstallRemovePutByVa) {
   GrantWorld w;
-  const std::uint32_t refs = w.machine.frame_db().info(w.gframe)->refcount;
-  auto pte = grant_map_va(w.mm, w.mapper, VcpuId{0}, kSlot, w.gframe, w.granter, GrantPteFlags{});
+  const std::uint32_t refs = w.info(w.gframe).refcount;
+  const std::uint32_t types = w.info(w.gframe).type_count;
+  ASSERT_TRUE(grant_get_frame(w.mm, w.gframe, w.granter, true));
+  EXPECT_EQ(w.info(w.gframe).refcount, refs + 1);
+  EXPECT_EQ(w.info(w.gframe).type_count, types + 1);
+  auto pte = grant_install_va(w.mm, w.mapper, VcpuId{0}, kSlot, w.gframe, GrantPteFlags{});
   ASSERT_TRUE(pte.ok()) << static_cast<int>(pte.status().error());
   EXPECT_EQ(X86Pte::frame(*pte), w.gframe);
   EXPECT_TRUE(X86Pte::Rw::test(*pte));
-  const FrameInfo& f = *w.machine.frame_db().info(w.gframe);
-  EXPECT_EQ(f.refcount, refs + 1);
-  EXPECT_EQ(f.type, PageType::Writable);
-  MachAddr slot = w.builder(w.mapper).pte_maddr(kSlot);
-  EXPECT_TRUE(is_grant_pte(w.mm, slot));
-  // Unmap with the wrong expectation: refused, nothing changes (invariant 22).
-  EXPECT_EQ(grant_unmap_va(w.mm, w.mapper, VcpuId{0}, kSlot, Mfn{w.gframe.value() + 1}, false).status().error(),
+  EXPECT_EQ(w.slot_value(), *pte);
+  EXPECT_TRUE(is_grant_pte(w.mm, w.slot()));
+  EXPECT_EQ(w.info(w.gframe).refcount, refs + 1);  // the PTE itself takes nothing
+  // Remove with the wrong expectation: refused, nothing changes (invariant 22).
+  EXPECT_EQ(grant_remove_va(w.mm, w.mapper, VcpuId{0}, kSlot, Mfn{w.gframe.value() + 1}, false).status().error(),
             Errno::Inval);
-  EXPECT_EQ(grant_unmap_va(w.mm, w.mapper, VcpuId{0}, kSlot, w.gframe, true).status().error(), Errno::Inval);
-  EXPECT_EQ(f.refcount, refs + 1);
-  const std::uint64_t flushes = w.machine.guest_flushes();
-  auto old = grant_unmap_va(w.mm, w.mapper, VcpuId{0}, kSlot, w.gframe, false);
+  EXPECT_EQ(grant_remove_va(w.mm, w.mapper, VcpuId{0}, kSlot, w.gframe, true).status().error(), Errno::Inval);
+  EXPECT_EQ(w.slot_value(), *pte);
+  auto old = grant_remove_va(w.mm, w.mapper, VcpuId{0}, kSlot, w.gframe, false);
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(*old, *pte);
-  EXPECT_EQ(f.refcount, refs);
-  EXPECT_FALSE(is_grant_pte(w.mm, slot));
-  EXPECT_GT(w.machine.guest_flushes(), flushes);  // mapper TLB flushed after the unmap
-  // Unmapping twice is refused.
-  EXPECT_EQ(grant_unmap_va(w.mm, w.mapper, VcpuId{0}, kSlot, w.gframe, false).status().error(), Errno::Inval);
+  EXPECT_EQ(w.slot_value(), 0u);
+  EXPECT_FALSE(is_grant_pte(w.mm, w.slot()));
+  EXPECT_EQ(grant_remove_va(w.mm, w.mapper, VcpuId{0}, kSlot, w.gframe, false).status().error(), Errno::Inval);
+  const std::uint64_t flushes = w.machine.guest_flushes();
+  grant_flush_tlb(w.mm, w.mapper);
+  EXPECT_GT(w.machine.guest_flushes(), flushes);
+  grant_put_frame(w.mm, w.gframe, true);
+  EXPECT_EQ(w.info(w.gframe).refcount, refs);
+  EXPECT_EQ(w.info(w.gframe).type_count, types);
 }
 
-TEST(GrantMapping, ReadonlyMapTakesNoWritableType) {
+TEST(GrantMapping, ReadonlyByPte) {
   GrantWorld w;
-  MachAddr slot = w.builder(w.mapper).pte_maddr(kSlot);
-  const std::uint32_t tc = w.machine.frame_db().info(w.gframe)->type_count;
-  auto pte = grant_map_pte(w.mm, w.mapper, slot, w.gframe, w.granter, GrantPteFlags{.readonly = true});
+  const std::uint32_t types = w.info(w.gframe).type_count;
+  ASSERT_TRUE(grant_get_frame(w.mm, w.gframe, w.granter, false));
+  EXPECT_EQ(w.info(w.gframe).type_count, types);
+  auto pte = grant_install_pte(w.mm, w.mapper, w.slot(), w.gframe, GrantPteFlags{.readonly = true, .user = true});
   ASSERT_TRUE(pte.ok());
   EXPECT_FALSE(X86Pte::Rw::test(*pte));
-  EXPECT_EQ(w.machine.frame_db().info(w.gframe)->type_count, tc);
-  ASSERT_TRUE(grant_unmap_pte(w.mm, w.mapper, slot, w.gframe, true).ok());
+  EXPECT_TRUE(X86Pte::User::test(*pte));
+  ASSERT_TRUE(grant_remove_pte(w.mm, w.mapper, w.slot(), w.gframe, true).ok());
+  grant_put_frame(w.mm, w.gframe, false);
+}
+
+TEST(GrantMapping, InstallRequiresCallerReferences) {
+  GrantWorld w;
+  // No grant_get_frame: the frame only has its allocation and the granter's own mapping refs
+  // (refcount 2), but no Writable reference for a writable PTE -> refused.
+  Mfn bare = w.builder(w.granter).alloc();
+  EXPECT_EQ(grant_install_pte(w.mm, w.mapper, w.slot(), bare, {}).status().error(), Errno::Inval);
+  EXPECT_EQ(grant_install_pte(w.mm, w.mapper, w.slot(), bare, {.readonly = true}).status().error(), Errno::Inval);
+  EXPECT_EQ(w.slot_value(), 0u);
+}
+
+TEST(GrantMapping, GetFrameErrors) {
+  GrantWorld w;
+  Domain& other = w.domain(3);
+  Mfn theirs = w.builder(other).alloc();
+  EXPECT_EQ(grant_get_frame(w.mm, theirs, w.granter, false).error(), Errno::Inval);
+  EXPECT_EQ(grant_get_frame(w.mm, Mfn{0}, w.granter, false).error(), Errno::Inval);  // hypervisor frame
+  EXPECT_EQ(grant_get_frame(w.mm, Mfn{1u << 30}, w.granter, false).error(), Errno::Inval);
 }
 
 TEST(GrantAdversarial, Inv13_ContainsPteMustBeAligned_XSA227) {
   GrantWorld w;
-  MachAddr slot = w.builder(w.mapper).pte_maddr(kSlot);
+  ASSERT_TRUE(grant_get_frame(w.mm, w.gframe, w.granter, true));
   for (std::uint64_t off = 1; off < 8; ++off) {
-    EXPECT_EQ(grant_map_pte(w.mm, w.mapper, MachAddr{slot.value() + off}, w.gframe, w.granter, GrantPteFlags{})
-                  .status()
-                  .error(),
+    EXPECT_EQ(grant_install_pte(w.mm, w.mapper, MachAddr{w.slot().value() + off}, w.gframe, {}).status().error(),
               Errno::Inval);
   }
-  ASSERT_TRUE(grant_map_pte(w.mm, w.mapper, slot, w.gframe, w.granter, GrantPteFlags{}).ok());
-  EXPECT_EQ(grant_unmap_pte(w.mm, w.mapper, MachAddr{slot.value() + 4}, w.gframe, false).status().error(),
+  ASSERT_TRUE(grant_install_pte(w.mm, w.mapper, w.slot(), w.gframe, {}).ok());
+  EXPECT_EQ(grant_remove_pte(w.mm, w.mapper, MachAddr{w.slot().value() + 4}, w.gframe, false).status().error(),
             Errno::Inval);
+  EXPECT_TRUE(is_grant_pte(w.mm, w.slot()));
 }
 
 TEST(GrantAdversarial, Inv13_ContainsPteMustBeMappersL1_XSA227) {
   GrantWorld w;
+  ASSERT_TRUE(grant_get_frame(w.mm, w.gframe, w.granter, false));
   // The granter's own L1, a data frame and the mapper's L2 are all refused.
-  EXPECT_EQ(grant_map_pte(w.mm, w.mapper, w.builder(w.granter).pte_maddr(kData), w.gframe, w.granter, {})
+  EXPECT_EQ(grant_install_pte(w.mm, w.mapper, w.builder(w.granter).pte_maddr(kData), w.gframe, {.readonly = true})
                 .status().error(), Errno::Inval);
-  EXPECT_EQ(grant_map_pte(w.mm, w.mapper, to_maddr(w.gframe), w.gframe, w.granter, {}).status().error(),
+  EXPECT_EQ(grant_install_pte(w.mm, w.mapper, to_maddr(w.gframe), w.gframe, {.readonly = true}).status().error(),
             Errno::Inval);
-  EXPECT_EQ(grant_map_pte(w.mm, w.mapper, w.builder(w.mapper).pte_maddr(kSlot, 2), w.gframe, w.granter, {})
+  EXPECT_EQ(grant_install_pte(w.mm, w.mapper, w.builder(w.mapper).pte_maddr(kSlot, 2), w.gframe, {.readonly = true})
                 .status().error(), Errno::Inval);
+  // A va that is not mapped down to an L1, and a hypervisor va.
+  EXPECT_EQ(grant_install_va(w.mm, w.mapper, VcpuId{0}, VirtAddr{0x7f0000000000}, w.gframe, {.readonly = true})
+                .status().error(), Errno::Inval);
+  EXPECT_EQ(grant_install_va(w.mm, w.mapper, VcpuId{0}, VirtAddr{xen::kHypervisorVirtStart}, w.gframe,
+                             {.readonly = true}).status().error(), Errno::Inval);
 }
 
 TEST(GrantAdversarial, Inv13_GrantPteNeverSilentlyOverwritten_XSA227) {
   GrantWorld w;
   auto& mb = w.builder(w.mapper);
-  MachAddr slot = mb.pte_maddr(kSlot);
-  ASSERT_TRUE(grant_map_pte(w.mm, w.mapper, slot, w.gframe, w.granter, {}).ok());
-  const std::uint64_t before = w.machine.frame_entries(to_mfn(slot))[pt_index(kSlot, 1)];
-  // A second grant map over it, mmu_update-style rewrites and clears are all refused.
-  EXPECT_EQ(grant_map_pte(w.mm, w.mapper, slot, w.gframe, w.granter, {}).status().error(), Errno::Inval);
+  ASSERT_TRUE(grant_get_frame(w.mm, w.gframe, w.granter, true));
+  ASSERT_TRUE(grant_install_pte(w.mm, w.mapper, w.slot(), w.gframe, {}).ok());
+  const std::uint64_t before = w.slot_value();
+  // A second install over it, mmu_update-style rewrites and clears are all refused.
+  EXPECT_EQ(grant_install_pte(w.mm, w.mapper, w.slot(), w.gframe, {}).status().error(), Errno::Inval);
   Mfn own = mb.alloc();
+  MachAddr slot = w.slot();
   EXPECT_EQ(w.run([&] { return w.mm.mod_entry(w.mapper, w.mapper, slot, make_pte(own, false), false); }).error(),
             Errno::Inval);
   EXPECT_EQ(w.run([&] { return w.mm.mod_entry(w.mapper, w.mapper, slot, 0, false); }).error(), Errno::Inval);
+  EXPECT_EQ(w.run([&] { return w.mm.mod_entry(w.mapper, w.mapper, slot, before & ~1ull, true); }).error(),
+            Errno::Inval);
   EXPECT_EQ(w.run([&] { return w.mm.update_va(w.mapper, VcpuId{0}, kSlot, 0); }).error(), Errno::Inval);
-  EXPECT_EQ(w.machine.frame_entries(to_mfn(slot))[pt_index(kSlot, 1)], before);
+  EXPECT_EQ(w.slot_value(), before);
   EXPECT_TRUE(is_grant_pte(w.mm, slot));
 }
 
 TEST(GrantAdversarial, Inv07_WritableGrantOfPageTableRefused_XSA148) {
   GrantWorld w;
-  // The granter's own L1 table cannot be mapped writable through a grant; read-only works.
   Mfn l1 = w.builder(w.granter).table(kData, 1);
-  MachAddr slot = w.builder(w.mapper).pte_maddr(kSlot);
-  EXPECT_EQ(grant_map_pte(w.mm, w.mapper, slot, l1, w.granter, {}).status().error(), Errno::Busy);
-  EXPECT_EQ(w.machine.frame_entries(to_mfn(slot))[pt_index(kSlot, 1)], 0u);
-  ASSERT_TRUE(grant_map_pte(w.mm, w.mapper, slot, l1, w.granter, {.readonly = true}).ok());
+  const std::uint32_t refs = w.info(l1).refcount;
+  EXPECT_EQ(grant_get_frame(w.mm, l1, w.granter, true).error(), Errno::Busy);
+  EXPECT_EQ(w.info(l1).refcount, refs);  // nothing leaked
+  ASSERT_TRUE(grant_get_frame(w.mm, l1, w.granter, false));
+  ASSERT_TRUE(grant_install_pte(w.mm, w.mapper, w.slot(), l1, {.readonly = true}).ok());
+  // ...and a writable PTE for it is refused even with a read-only reference held.
+  ASSERT_TRUE(grant_remove_pte(w.mm, w.mapper, w.slot(), l1, true).ok());
+  EXPECT_EQ(grant_install_pte(w.mm, w.mapper, w.slot(), l1, {}).status().error(), Errno::Inval);
+  grant_put_frame(w.mm, l1, false);
 }
 
-TEST(GrantAdversarial, Inv12_GrantFrameMustBelongToGranter_XSA248) {
-  GrantWorld w;
-  MachAddr slot = w.builder(w.mapper).pte_maddr(kSlot);
-  Domain& other = w.domain(3);
-  Mfn theirs = w.builder(other).alloc();
-  EXPECT_EQ(grant_map_pte(w.mm, w.mapper, slot, theirs, w.granter, {}).status().error(), Errno::Busy);
-  EXPECT_EQ(grant_map_pte(w.mm, w.mapper, slot, Mfn{0}, w.granter, {}).status().error(), Errno::Busy);  // xen
-  EXPECT_EQ(grant_map_pte(w.mm, w.mapper, slot, Mfn{100000}, w.granter, {}).status().error(), Errno::Perm);
-}
-
-TEST(GrantAdversarial, Inv22_ImplicitUnmapByTableTeardownDropsRefsOnce_XSA234) {
+TEST(GrantAdversarial, Inv22_ImplicitUnmapKeepsGrantReferences_XSA234) {
   GrantWorld w;
   auto& mb = w.builder(w.mapper);
-  MachAddr slot = mb.pte_maddr(kSlot);
-  const std::uint32_t refs = w.machine.frame_db().info(w.gframe)->refcount;
-  ASSERT_TRUE(grant_map_pte(w.mm, w.mapper, slot, w.gframe, w.granter, {}).ok());
-  // The mapper drops its whole tree: the L1 goes, and with it the grant PTE's references.
-  ASSERT_TRUE(w.run([&] { return w.mm.new_baseptr(w.mapper, VcpuId{0}, mb.root()); }));
+  MachAddr slot = w.slot();
+  const std::uint32_t refs = w.info(w.gframe).refcount;
+  ASSERT_TRUE(grant_get_frame(w.mm, w.gframe, w.granter, true));
+  ASSERT_TRUE(grant_install_pte(w.mm, w.mapper, slot, w.gframe, {}).ok());
+  // The mapper drops its whole tree: the L1 goes; the PTE stops being a grant PTE, and the
+  // grant table's references stay until its own unmap.
   {
     LockGuard g(w.mm.lock());
     w.mm.drop_roots(w.mapper);
@@ -148,11 +179,31 @@ TEST(GrantAdversarial, Inv22_ImplicitUnmapByTableTeardownDropsRefsOnce_XSA234) {
   ASSERT_TRUE(w.run([&] { return w.mm.unpin(w.mapper, mb.root()); }));
   w.settle();
   EXPECT_EQ(w.mm.implicit_grant_unmaps(), 1u);
-  EXPECT_EQ(w.machine.frame_db().info(w.gframe)->refcount, refs);
   EXPECT_FALSE(is_grant_pte(w.mm, slot));
-  // The grant table's later unmap is refused and drops nothing a second time.
-  EXPECT_EQ(grant_unmap_pte(w.mm, w.mapper, slot, w.gframe, false).status().error(), Errno::Inval);
-  EXPECT_EQ(w.machine.frame_db().info(w.gframe)->refcount, refs);
+  EXPECT_EQ(w.info(w.gframe).refcount, refs + 1);
+  EXPECT_EQ(grant_remove_pte(w.mm, w.mapper, slot, w.gframe, false).status().error(), Errno::Inval);
+  grant_release_pte(w.mm, w.mapper, slot, w.gframe, false);  // never fails, changes nothing
+  grant_put_frame(w.mm, w.gframe, true);
+  EXPECT_EQ(w.info(w.gframe).refcount, refs);
+}
+
+TEST(GrantAdversarial, Inv14_TransferOnlyUnusedFramesAndWipesType_XSA214) {
+  GrantWorld w;
+  // A mapped frame cannot be stolen.
+  EXPECT_EQ(grant_steal_frame(w.mm, w.granter, w.gframe).error(), Errno::Busy);
+  Mfn spare = w.builder(w.granter).alloc();
+  EXPECT_EQ(grant_steal_frame(w.mm, w.mapper, spare).error(), Errno::Inval);  // not the mapper's
+  const std::uint64_t gpages = w.granter.tot_pages;
+  ASSERT_TRUE(grant_steal_frame(w.mm, w.granter, spare));
+  EXPECT_EQ(w.granter.tot_pages, gpages - 1);
+  EXPECT_EQ(w.info(spare).owner, nullptr);
+  EXPECT_EQ(w.info(spare).refcount, 0u);
+  // In transit: nobody else can be given it.
+  EXPECT_EQ(w.machine.frame_db().assign(spare, w.granter).error(), Errno::Busy);
+  ASSERT_TRUE(grant_assign_frame(w.mm, w.mapper, spare));
+  EXPECT_EQ(w.info(spare).owner, &w.mapper);
+  EXPECT_EQ(w.info(spare).type, PageType::None);
+  EXPECT_EQ(grant_assign_frame(w.mm, w.mapper, spare).error(), Errno::Inval);  // once only
 }
 
 }  // namespace

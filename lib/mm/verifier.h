@@ -140,6 +140,7 @@ class PageTableVerifier {
       f->validated = !is_page_table(t);
       f->next_index = 0;
       f->linear_out = 0;
+      f->grant_ptes = {};
       if (changed && frames_.needs_flush(*f)) {
         // Published first, then flushed: no new mapping of the old type can appear between.
         full_flush();
@@ -203,10 +204,12 @@ class PageTableVerifier {
         --budget_;
         if (e != nullptr) {
           if (level == 1 && f.is_grant_pte(i)) {
+            // The grant table holds this mapping's references; the PTE just stops being one.
             ++implicit_grant_unmaps_;
             f.set_grant_pte(i, false);
+          } else {
+            put_entry_refs(level, load(&e[i]), m, f);
           }
-          put_entry_refs(level, load(&e[i]), m, f);
         }
       }
       pending_head_ = f.next_pending;
