@@ -1,18 +1,25 @@
 // The split-driver helpers over pvkit's real hypervisor objects: the handshake and a ping-pong
 // whose event channels are lib/event's EventChannels (2-level delivery into each domain's
-// shared_info, upcalls run by the guest-side consumer of platforms/host/event). Grants come
-// from the host FakeXenWorld until lib/grant provides a host test harness.
+// shared_info, upcalls run by the guest-side consumer of platforms/host/event), first called
+// directly, then the way a guest calls them: GuestEventOps issuing event_channel_op
+// hypercalls that lib/event's EventChannelOp handler serves. Grants come from the host
+// FakeXenWorld until lib/grant provides a host test harness.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "pvkit/event/event_testutil.h"
+#include "pvkit/event/evtchn_op.h"
+#include "pvkit/hypercall/args.h"
 #include "pvkit/platforms/host/ring/fake_xen_world.h"
 #include "pvkit/ring/backend_channel.h"
 #include "pvkit/ring/frontend_channel.h"
 #include "pvkit/ring/grant_errno.h"
+#include "pvkit/ring/guest_event_ops.h"
+#include "pvkit/ring/hypercall_invoker.h"
 
 namespace pvkit::ring {
 namespace {
@@ -164,6 +171,121 @@ TEST_F(SplitDriverRealEvents, RealEventChannelsRefuseWrongBindings) {
             errno_from_gntst(xen::GntStatus::BadDomain));  // unknown to the grant tables first
   ASSERT_TRUE(back.connect(bops, kFrontDom, front.advertisement()));
   EXPECT_EQ(back.connect(bops, kFrontDom, front.advertisement()).error(), Errno::IsConn);
+}
+
+// ---------------------------------------------------------------- through the hypercall ABI
+
+// Guest virtual addresses are host addresses here: the "guest" is this test process.
+struct IdentityGuestMemory {
+  Status copy_from_guest(void* dst, VirtAddr va, std::size_t n) {
+    if (va.value() == 0) return Errno::Fault;
+    std::memcpy(dst, reinterpret_cast<const void*>(va.value()), n);
+    return Status::ok();
+  }
+  Status copy_to_guest(VirtAddr va, const void* src, std::size_t n) {
+    if (va.value() == 0) return Errno::Fault;
+    std::memcpy(reinterpret_cast<void*>(va.value()), src, n);
+    return Status::ok();
+  }
+};
+
+// The hypervisor side of one domain's vCPU 0: an EvtchnHypercallContext and a hypercall
+// invoker that dispatches event_channel_op to lib/event's real handler.
+class DomainVcpu {
+ public:
+  DomainVcpu(EventWorld& w, DomId d) : w_(w), d_(d) {}
+  IdentityGuestMemory& guest_memory() { return mem_; }
+  DomId current_domain() { return d_; }
+  VcpuId current_vcpu() { return VcpuId{0}; }
+  auto& evtchn() { return *w_.ev; }
+
+  std::int64_t hypercall(HypercallArgs& args) {
+    ++calls;
+    if (args.nr != event::EventChannelOp::kNumber) return Status{Errno::NoSys}.guest_value();
+    return event::EventChannelOp::call(*this, args);
+  }
+  int calls = 0;
+
+ private:
+  EventWorld& w_;
+  DomId d_;
+  IdentityGuestMemory mem_;
+};
+static_assert(event::EvtchnHypercallContext<DomainVcpu>);
+static_assert(HypercallInvoker<DomainVcpu>);
+
+// A guest's complete ops: events by hypercall, grants from the host fake.
+class GuestOps {
+ public:
+  GuestOps(DomainVcpu& vcpu, FakeXenWorld& grants, DomId self)
+      : ev_(vcpu), grants_(grants.ops(self)) {}
+  Result<GrantRef> grant_access(DomId to, Mfn f, bool ro) { return grants_.grant_access(to, f, ro); }
+  Status end_access(GrantRef r) { return grants_.end_access(r); }
+  Result<MappedGrant> map_grant(DomId g, GrantRef r, bool ro) { return grants_.map_grant(g, r, ro); }
+  Status unmap_grant(const MappedGrant& m) { return grants_.unmap_grant(m); }
+  Result<EvtchnPort> alloc_unbound(DomId remote) { return ev_.alloc_unbound(remote); }
+  Result<EvtchnPort> bind_interdomain(DomId d, EvtchnPort p) { return ev_.bind_interdomain(d, p); }
+  Status notify(EvtchnPort p) { return ev_.notify(p); }
+  Status close(EvtchnPort p) { return ev_.close(p); }
+
+ private:
+  GuestEventOps<DomainVcpu> ev_;
+  FakeXenWorld::DomainOps grants_;
+};
+static_assert(FrontendOps<GuestOps> && BackendOps<GuestOps>);
+
+TEST(HypercallInvoker, StatusFromRax) {
+  EXPECT_TRUE(status_from_rax(0));
+  EXPECT_TRUE(status_from_rax(5));
+  EXPECT_EQ(status_from_rax(-22).error(), Errno::Inval);
+  EXPECT_EQ(status_from_rax(-38).error(), Errno::NoSys);
+  EXPECT_EQ(status_from_rax(-100000).error(), Errno::Io);
+}
+
+TEST_F(SplitDriverRealEvents, GuestOpsThroughEventChannelOpHypercalls) {
+  DomainVcpu fvcpu(ev, kFrontDom), bvcpu(ev, kBackDom);
+  GuestOps gf(fvcpu, grants, kFrontDom), gb(bvcpu, grants, kBackDom);
+  FrontendChannel<GuestOps, Req, Rsp> gfront;
+  BackendChannel<GuestOps, Req, Rsp> gback;
+  ASSERT_TRUE(gfront.connect(gf, kBackDom, grants.frame_ptr(frame), frame));
+  EXPECT_EQ(fvcpu.calls, 1);  // alloc_unbound
+  // Error paths come back through RAX: a port that is not unbound for us, a free port.
+  RingAdvertisement ad = gfront.advertisement();
+  EXPECT_EQ(gback.connect(gb, kFrontDom, RingAdvertisement{ad.ring_ref, EvtchnPort{ad.port.value() + 1}})
+                .error(),
+            Errno::Inval);
+  EXPECT_EQ(grants.active_mappings(), 0u);
+  ASSERT_TRUE(gback.connect(gb, kFrontDom, ad));
+  EXPECT_TRUE(has_port(ev.upcall_2l(kBackDom), gback.local_port()));
+
+  std::uint64_t answered = 0;
+  for (std::uint64_t i = 0; i < 40; ++i) {
+    ASSERT_TRUE(gfront.ring().put_request(Req{i, static_cast<std::uint32_t>(i), 1}));
+    ASSERT_TRUE(gfront.push_requests_and_notify());
+    ASSERT_TRUE(has_port(ev.upcall_2l(kBackDom), gback.local_port()));
+    auto served = gback.process_requests([](const Req& r) { return Rsp{r.id, r.a + r.b, 0}; }, 8);
+    ASSERT_TRUE(served.ok());
+    ASSERT_EQ(*served, 1u);
+    ASSERT_TRUE(has_port(ev.upcall_2l(kFrontDom), ad.port));
+    auto got = gfront.process_responses(
+        [&](const Rsp& r) {
+          EXPECT_EQ(r.id, answered);
+          EXPECT_EQ(r.sum, static_cast<std::uint32_t>(answered) + 1);
+          ++answered;
+        },
+        8);
+    ASSERT_TRUE(got.ok());
+  }
+  EXPECT_EQ(answered, 40u);
+  // One send per request in each direction, plus the binds and closes.
+  EXPECT_EQ(fvcpu.calls, 1 + 40);
+  EXPECT_EQ(bvcpu.calls, 2 + 40);  // failed bind, bind, sends
+  ASSERT_TRUE(gback.disconnect());
+  ASSERT_TRUE(gfront.disconnect());
+  EXPECT_EQ(grants.active_mappings(), 0u);
+  EXPECT_EQ(grants.grants_in_use(kFrontDom), 0u);
+  // Both ports are closed: sending on the frontend's old port is refused by the real handler.
+  EXPECT_EQ(gf.notify(ad.port).error(), Errno::Inval);
 }
 
 }  // namespace
