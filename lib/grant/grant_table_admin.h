@@ -23,9 +23,9 @@ GrantStatus GrantTables<P, N, L>::setup_table(DomId caller, DomId dom, std::uint
   DomId id{};
   Domain* d = resolve(caller, dom, id);
   if (d == nullptr) return GrantStatus::BadDomain;
-  if (id != caller && !p_.controls(caller, id)) return GrantStatus::PermissionDenied;
   LockGuard g(d->lock);
   if (d->state != grant::DomainState::Live) return GrantStatus::BadDomain;
+  if (id != caller && !p_.controls(caller, id)) return GrantStatus::PermissionDenied;
   if (nr_frames > L::kMaxGrantFrames || nr_frames > out.size()) return GrantStatus::GeneralError;
   if (Status s = grow(*d, id, nr_frames); !s) return GrantStatus::GeneralError;
   for (std::uint32_t i = 0; i < nr_frames; ++i) out[i] = d->shared_mfn[i];
@@ -38,9 +38,9 @@ GrantStatus GrantTables<P, N, L>::query_size(DomId caller, DomId dom, std::uint3
   DomId id{};
   Domain* d = resolve(caller, dom, id);
   if (d == nullptr) return GrantStatus::BadDomain;
-  if (id != caller && !p_.controls(caller, id)) return GrantStatus::PermissionDenied;
   LockGuard g(d->lock);
   if (d->state != grant::DomainState::Live) return GrantStatus::BadDomain;
+  if (id != caller && !p_.controls(caller, id)) return GrantStatus::PermissionDenied;
   nr = d->nr_frames;
   max = L::kMaxGrantFrames;
   return GrantStatus::Okay;
@@ -52,9 +52,9 @@ GrantStatus GrantTables<P, N, L>::get_status_frames(DomId caller, DomId dom, std
   DomId id{};
   Domain* d = resolve(caller, dom, id);
   if (d == nullptr) return GrantStatus::BadDomain;
-  if (id != caller && !p_.controls(caller, id)) return GrantStatus::PermissionDenied;
   LockGuard g(d->lock);
   if (d->state != grant::DomainState::Live) return GrantStatus::BadDomain;
+  if (id != caller && !p_.controls(caller, id)) return GrantStatus::PermissionDenied;
   if (d->version != 2) return GrantStatus::GeneralError;
   if (nr > d->nr_status_frames || nr > out.size()) return GrantStatus::GeneralError;
   for (std::uint32_t i = 0; i < nr; ++i) out[i] = d->status_mfn[i];
@@ -66,9 +66,9 @@ Result<std::uint32_t> GrantTables<P, N, L>::get_version(DomId caller, DomId dom)
   DomId id{};
   Domain* d = resolve(caller, dom, id);
   if (d == nullptr) return Errno::Srch;
-  if (id != caller && !p_.controls(caller, id)) return Errno::Perm;
   LockGuard g(d->lock);
   if (d->state != grant::DomainState::Live) return Errno::Srch;
+  if (id != caller && !p_.controls(caller, id)) return Errno::Perm;
   return static_cast<std::uint32_t>(d->version);
 }
 
