@@ -16,8 +16,10 @@
 
 #include "pvkit/base/spinlock.h"
 #include "pvkit/domain/domain_table.h"
+#include "pvkit/hypercall/args.h"
 #include "pvkit/mm/verifier.h"
 #include "pvkit/platforms/host/machine/guest_builder.h"
+#include "pvkit/platforms/host/flat_guest_memory.h"
 #include "pvkit/platforms/host/machine/machine.h"
 
 namespace pvkit::host {
@@ -64,5 +66,39 @@ struct MmWorld {
   Verifier mm;
   std::map<std::uint16_t, std::unique_ptr<GuestBuilder<Verifier>>> builders;
 };
+
+}  // namespace pvkit::host
+
+namespace pvkit::host {
+
+/// A per-call context satisfying MmHypercallContext over an MmWorld.
+struct MmCtx {
+  FlatGuestMemory& mem;
+  MmWorld& world;
+  DomId dom;
+  VcpuId vcpu{0};
+  bool preempt = false;  ///< what hypercall_preempt_check answers
+
+  FlatGuestMemory& guest_memory() { return mem; }
+  DomId current_domain() const { return dom; }
+  VcpuId current_vcpu() const { return vcpu; }
+  MmWorld::Verifier& mm() { return world.mm; }
+  DomainTable<8>& domains() { return world.domains; }
+  bool hypercall_preempt_check() { return preempt; }
+};
+
+/// Runs a handler as the dispatcher would: re-executes while it answers -ERESTART with the
+/// rewritten arguments. Returns the final RAX; `restarts` counts continuations.
+template <typename Op, typename Ctx>
+std::int64_t invoke(Ctx& ctx, HypercallArgs args, int* restarts = nullptr, int max_restarts = 100000) {
+  args.nr = Op::kNumber;
+  std::int64_t rax = 0;
+  int r = 0;
+  do {
+    rax = Op::call(ctx, args);
+  } while (rax == -85 && ++r < max_restarts);
+  if (restarts != nullptr) *restarts = r;
+  return rax;
+}
 
 }  // namespace pvkit::host

@@ -1,0 +1,99 @@
+// pvkit/mm/domain_teardown.h — preemptible release of everything a dying domain holds in the
+// frame database.
+//
+// What it is: `domain_teardown_step(mm, d)`: bounded work (the verifier's per-call budget)
+// towards a Dead domain, in phases:
+//   0 drop every vCPU's kernel and user root;
+//   1 unpin every pinned frame the domain owns (a cursor walks the frame table);
+//   2 abandon partial validations of its frames (their entries' and own references);
+//   3 finish queued devalidations (which drop every entry's references, cascading down);
+//   4 drop the allocation reference of each of its frames (a frame no one else references is
+//     free at once);
+//   5 Dead once it owns no frame.
+// Returns Errno::Restart while work remains ("more to do": call again, e.g. from the
+// destroydomain continuation), ok once the domain is Dead, and Errno::Busy when only other
+// domains' references keep some of its frames alive (a zombie: call again after they drop
+// them; Xen behaves the same). The caller first moves the domain to Dying
+// (DomainTable::begin_destroy), so no new references appear; other areas (event channels,
+// grant tables) tear down their own state separately.
+//
+// How to use it:
+//   while (domain_teardown_step(mm, d).is_restart()) { /* preemption point */ }
+//
+// Concurrency: takes the verifier's lock itself for each step.
+#pragma once
+
+#include <cstdint>
+
+#include "pvkit/base/spinlock.h"
+#include "pvkit/base/status.h"
+#include "pvkit/domain/domain.h"
+#include "pvkit/mm/frame_db.h"
+
+namespace pvkit {
+
+template <typename V>
+[[nodiscard]] Status domain_teardown_step(V& mm, Domain& d) {
+  if (d.state.load(std::memory_order_acquire) == DomainState::Dead) return Status::ok();
+  if (d.state.load(std::memory_order_acquire) != DomainState::Dying) return Errno::Inval;
+  LockGuard g(mm.lock());
+  mm.begin_call();
+  FrameDb& db = mm.frames();
+  auto scan = [&](auto&& per_frame) -> bool {  // true when the scan finished
+    while (d.teardown_cursor < db.size()) {
+      if (mm.budget_exhausted()) return false;
+      mm.consume();
+      const Mfn m{d.teardown_cursor++};
+      FrameInfo& f = *db.info(m);
+      if (f.owner == &d) per_frame(m, f);
+    }
+    d.teardown_cursor = 0;
+    return true;
+  };
+  for (;;) {
+    switch (d.teardown_phase) {
+      case 0:
+        mm.drop_roots(d);
+        d.teardown_phase = 1;
+        break;
+      case 1:
+        if (!scan([&](Mfn m, FrameInfo& f) {
+              if (f.pinned) (void)mm.unpin(d, m);
+            })) {
+          return Errno::Restart;
+        }
+        d.teardown_phase = 2;
+        break;
+      case 2:
+        if (!scan([&](Mfn m, FrameInfo& f) {
+              if (f.partial) mm.abandon_partial(m);
+            })) {
+          return Errno::Restart;
+        }
+        d.teardown_phase = 3;
+        break;
+      case 3:
+        if (Status s = mm.drain(); !s) return s;
+        d.teardown_phase = 4;
+        break;
+      case 4:
+        if (!scan([&](Mfn m, FrameInfo& f) {
+              if (f.allocated) (void)db.release_allocation(m, d);
+            })) {
+          return Errno::Restart;
+        }
+        d.teardown_phase = 5;
+        break;
+      default:
+        // Drops by others may queue more devalidation of our frames (e.g. their linear use).
+        if (mm.has_pending()) {
+          if (Status s = mm.drain(); !s) return s;
+        }
+        if (d.tot_pages != 0) return Errno::Busy;
+        d.state.store(DomainState::Dead, std::memory_order_release);
+        return Status::ok();
+    }
+  }
+}
+
+}  // namespace pvkit
