@@ -8,6 +8,7 @@
 #include "pvkit/ring/frontend_channel.h"
 #include "pvkit/ring/grant_errno.h"
 #include "pvkit/ring/guest_event_ops.h"
+#include "pvkit/ring/guest_split_driver_ops.h"
 
 namespace pvkit::ring {
 namespace {
@@ -63,6 +64,15 @@ Status freestanding_check_guest_event_ops() {
   auto p = ev.alloc_unbound(DomId{0});
   if (!p) return p.status();
   return ev.notify(*p);
+}
+
+// The complete guest ops satisfy both concepts and compile freestanding.
+Status freestanding_check_guest_split_driver_ops(xen::GrantEntryV1* table) {
+  NoHypervisor h;
+  GuestSplitDriverOps<NoHypervisor, 2> ops{h, table, 512, 0x100000};
+  static_assert(FrontendOps<decltype(ops)> && BackendOps<decltype(ops)>);
+  BackendChannel<GuestSplitDriverOps<NoHypervisor, 2>, FsReq, FsRsp> back;
+  return back.connect(ops, DomId{1}, RingAdvertisement{GrantRef{8}, EvtchnPort{1}});
 }
 
 // One round trip through both channel halves on one page.
