@@ -27,6 +27,7 @@
 #include "pvkit/base/spinlock.h"
 #include "pvkit/base/status.h"
 #include "pvkit/hypercall/args.h"
+#include "pvkit/mm/frame_db.h"
 #include "pvkit/mm/mm_context.h"
 #include "pvkit/mm/pte.h"
 #include "pvkit/mm/xen_abi.h"
