@@ -118,10 +118,8 @@ TEST(AbiConformance, FeatureNamesMatchXenfeatBits) {
   for (const auto& c : cases) {
     EXPECT_EQ(feature_bit(c.name, std::strlen(c.name)), c.bit) << c.name;
   }
-  EXPECT_EQ(kDefaultPvFeatures, (1u << XENFEAT_pae_pgdir_above_4gb) |
-                                            (1u << XENFEAT_mmu_pt_update_preserve_ad) |
-                                            (1u << XENFEAT_highmem_assist) |
-                                            (1u << XENFEAT_gnttab_map_avail_bits));
+  EXPECT_EQ(kRefusedRequiredFeatures, (1u << XENFEAT_auto_translated_physmap) |
+                                          (1u << XENFEAT_supervisor_mode_kernel));
 }
 
 TEST(AbiConformance, HypervisorHoleAndIretNumber) {

@@ -58,7 +58,7 @@ enum class LoadError : std::uint8_t {
   UnsupportedGuest,      ///< neither LOADER "generic" nor GUEST_OS "linux"
   UnsupportedXenVersion, ///< XEN_VERSION missing or not "xen-3.0"
   UnknownRequiredFeature,///< FEATURES names "!x" for an x Xen does not know
-  UnsupportedFeature,    ///< a required feature this hypervisor does not offer
+  UnsupportedFeature,    ///< a required feature this hypervisor refuses to provide
   PaddrOffsetWithoutVirtBase, ///< PADDR_OFFSET given but VIRT_BASE missing
   // Addresses of the image.
   NonCanonicalAddress,   ///< an address not canonical for 48-bit virtual addresses

@@ -13,7 +13,7 @@
 //    larger than `limits.max_image_bytes`.
 //  - ENTRY defaults to e_entry and must lie in [kernel_start, kernel_end); the hypercall page
 //    (optional) must be 4 KiB aligned and lie wholly in the loaded range.
-//  - FEATURES "!x" names must be known and offered by the hypervisor (`limits`).
+//  - FEATURES "!x" names must be known and not in `limits.refused_required_features`.
 // The PvGuestImage refers into `bytes` (note strings), which must outlive it.
 //
 // How to use it:
@@ -41,16 +41,18 @@ namespace pvkit::loader {
 /// Most PT_LOAD segments an image may have (real kernels have 2 to 5).
 inline constexpr std::size_t kMaxLoadSegments = 16;
 
-/// XENFEAT bits a pvkit PV hypervisor offers by default: pae_pgdir_above_4gb,
-/// mmu_pt_update_preserve_ad, highmem_assist, gnttab_map_avail_bits.
-inline constexpr std::uint32_t kDefaultPvFeatures = (1u << 4) | (1u << 5) | (1u << 6) | (1u << 7);
+/// XENFEAT bits a 64-bit PV kernel may not mark required ("!name"): supervisor_mode_kernel
+/// (Xen's builder refuses it) and auto_translated_physmap (not a PV mode). Like Xen, other
+/// required bits are accepted even when XENVER_get_features would not report them (Linux
+/// requires "!writable_page_tables", which Xen provides by emulating page-table writes).
+inline constexpr std::uint32_t kRefusedRequiredFeatures = (1u << 2) | (1u << 3);
 
 /// What the caller allows an image to use.
 struct LoadLimits {
   /// Largest loaded range (kernel_end - kernel_start) accepted, in bytes.
   std::uint64_t max_image_bytes = std::uint64_t{256} << 20;
-  /// XENFEAT bits the hypervisor offers; images requiring others are refused.
-  std::uint32_t hypervisor_features = kDefaultPvFeatures;
+  /// XENFEAT bits an image may not require; an image requiring one is refused.
+  std::uint32_t refused_required_features = kRefusedRequiredFeatures;
 };
 
 /// One PT_LOAD segment, as it will be loaded.
@@ -139,7 +141,7 @@ inline LoadError collect_features(const XenNotes& n, const LoadLimits& limits, F
     }
   }
   if (n.supported_features) f.supported |= static_cast<std::uint32_t>(*n.supported_features);
-  if ((f.required & ~limits.hypervisor_features) != 0) return LoadError::UnsupportedFeature;
+  if ((f.required & limits.refused_required_features) != 0) return LoadError::UnsupportedFeature;
   return LoadError::Ok;
 }
 

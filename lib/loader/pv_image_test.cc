@@ -53,10 +53,10 @@ TEST(PvImage, LinuxLikeKernelIsDescribed) {
   EXPECT_EQ(data.file_size, 0x1000u);
   EXPECT_EQ(data.mem_size, 0x5000u);
   EXPECT_EQ(data.flags, elf::kPfR | elf::kPfW);
-  // FEATURES: writable_descriptor_tables(1), pae_pgdir_above_4gb(4), !mmu_pt_update_preserve_ad(5);
-  // SUPPORTED_FEATURES adds gnttab_map_avail_bits(7).
-  EXPECT_EQ(img->features.supported, (1u << 1) | (1u << 4) | (1u << 5) | (1u << 7));
-  EXPECT_EQ(img->features.required, 1u << 5);
+  // FEATURES (Linux's string): !writable_page_tables(0), pae_pgdir_above_4gb(4),
+  // mmu_pt_update_preserve_ad(5); SUPPORTED_FEATURES adds gnttab_map_avail_bits(7).
+  EXPECT_EQ(img->features.supported, (1u << 0) | (1u << 4) | (1u << 5) | (1u << 7));
+  EXPECT_EQ(img->features.required, 1u << 0);
   EXPECT_TRUE(img->notes.guest_os.equals("linux"));
   EXPECT_TRUE(img->notes.guest_version.equals("2.6"));
   EXPECT_TRUE(img->notes.loader.equals("generic"));
@@ -224,12 +224,20 @@ TEST(PvImageAdversarial, RequiredFeatures) {
   ElfBuilder b = minios_like_kernel();  // unknown optional names are fine
   b.note_str(xen::kElfNoteFeatures, "no_such_feature||!pae_pgdir_above_4gb|");
   EXPECT_EQ(error_of(b), LoadError::Ok);
-  ElfBuilder c = minios_like_kernel();  // known but not offered by this hypervisor
+  ElfBuilder c = minios_like_kernel();  // known but refused for a PV kernel
   c.note_str(xen::kElfNoteFeatures, "!auto_translated_physmap");
   EXPECT_EQ(error_of(c), LoadError::UnsupportedFeature);
-  LoadLimits lim;
-  lim.hypervisor_features |= 1u << 2;
+  ElfBuilder d = minios_like_kernel();
+  d.note_str(xen::kElfNoteFeatures, "pae_pgdir_above_4gb|!supervisor_mode_kernel");
+  EXPECT_EQ(error_of(d), LoadError::UnsupportedFeature);
+  ElfBuilder e = minios_like_kernel();  // merely supporting them is fine
+  e.note_str(xen::kElfNoteFeatures, "auto_translated_physmap|supervisor_mode_kernel");
+  EXPECT_EQ(error_of(e), LoadError::Ok);
+  LoadLimits lim;  // a caller may lift the refusal
+  lim.refused_required_features &= ~(1u << 2);
   EXPECT_EQ(error_of(c, lim), LoadError::Ok);
+  lim.refused_required_features = ~0u;  // ... or refuse every required feature
+  EXPECT_EQ(error_of(linux_like_kernel(), lim), LoadError::UnsupportedFeature);
 }
 
 // --- Adversarial: segments and addresses -------------------------------------------------

@@ -224,7 +224,7 @@ inline ElfBuilder linux_like_kernel() {
       .note_u64(xen::kElfNoteEntry, kBase + 0x1000100)
       .note_u64(xen::kElfNoteHypercallPage, kBase + 0x1001000)
       .note_str(xen::kElfNoteFeatures,
-                "writable_descriptor_tables|pae_pgdir_above_4gb|!mmu_pt_update_preserve_ad")
+                "!writable_page_tables|pae_pgdir_above_4gb|mmu_pt_update_preserve_ad")
       .note_u32(xen::kElfNoteSupportedFeatures, 1u << 7)
       .note_str(xen::kElfNoteLoader, "generic")
       .note_u32(xen::kElfNoteSuspendCancel, 1)
