@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "pvkit/arch/x86/boot/layout.h"
+#include "pvkit/arch/x86/cpu/cpu.h"
 #include "pvkit/arch/x86/debug_exit.h"
 #include "pvkit/arch/x86/pvh.h"
 #include "pvkit/platforms/pc/boot_info.h"
@@ -69,6 +70,8 @@ extern "C" [[noreturn]] void pvkit_panic(const char* msg) {
 extern "C" [[noreturn]] void pvkit_arch_start(std::uint64_t start_info_phys) {
   using namespace pvkit;
   pc::console_init();
+  // Boot information first: cpu_init() drops the boot identity map (the start info and
+  // modules are read through the hypervisor's direct map anyway).
   pc::BootInfo& boot = pc::g_boot;
   if (start_info_phys != 0 && start_info_phys < x86::kBootDirectMapSize) {
     const auto* si = static_cast<const x86::HvmStartInfo*>(x86::hv_virt(start_info_phys));
@@ -85,6 +88,7 @@ extern "C" [[noreturn]] void pvkit_arch_start(std::uint64_t start_info_phys) {
       }
     }
   }
+  x86::cpu_init();
   const int rc = pvkit_main(boot);
   x86::qemu_exit(rc == 0 ? x86::QemuExit::kSuccess : x86::QemuExit::kFailure);
 }

@@ -1,0 +1,317 @@
+// The boot CPU's descriptor tables, entry dispatch and ring-3 exit checks (see cpu/cpu.h).
+#include "pvkit/arch/x86/cpu/cpu.h"
+
+#include <cstddef>
+#include <cstdint>
+
+#include "pvkit/arch/x86/boot/layout.h"
+#include "pvkit/arch/x86/cpu/idt.h"
+#include "pvkit/arch/x86/cpu/msr.h"
+#include "pvkit/arch/x86/cpu/trap_dump.h"
+#include "pvkit/arch/x86/io.h"
+#include "pvkit/arch/x86/mm/page_tables.h"
+#include "pvkit/arch/x86/mm/static_page_pool.h"
+#include "pvkit/arch/x86/mm/tlb.h"
+
+extern "C" {
+// Provided by the platform (platforms/pc): raw console output and the fatal exit.
+void pvkit_arch_console_write(const char* s, std::size_t n);
+[[noreturn]] void pvkit_panic(const char* msg);
+// entry/entry.S
+extern const std::uint64_t pvkit_x86_vector_stubs[256];
+void pvkit_x86_syscall_entry();
+void pvkit_x86_syscall32_entry();
+void pvkit_x86_run_user(pvkit::x86::TrapFrame* frame);
+[[noreturn]] void pvkit_x86_leave_user();
+// Called from entry/entry.S.
+void pvkit_x86_trap(pvkit::x86::TrapFrame* f);
+void pvkit_x86_syscall(pvkit::x86::TrapFrame* f);
+int pvkit_x86_prepare_user_return(pvkit::x86::TrapFrame* f);
+}
+
+namespace pvkit::x86 {
+namespace {
+
+constexpr std::size_t kKernelStackSize = 16384;
+constexpr std::size_t kIstStackSize = 8192;
+
+struct alignas(16) Stack {
+  std::uint8_t bytes[kKernelStackSize];
+};
+struct alignas(16) IstStack {
+  std::uint8_t bytes[kIstStackSize];
+};
+
+constinit PerCpu g_cpu0{};
+constinit Gdt g_gdt{};
+constinit TssBlock g_tss{};
+constinit Idt g_idt{};
+constinit Stack g_kstack{};
+constinit IstStack g_ist[3]{};
+constinit EntryHooks g_hooks{};
+// Tables for the hypervisor's own L4 and its MMIO mappings.
+constinit StaticPagePool<6> g_hv_pool{};
+constinit std::uint64_t g_hv_root = 0;
+constinit Lapic g_lapic{};
+
+struct [[gnu::packed]] DescriptorPointer {
+  std::uint16_t limit;
+  std::uint64_t base;
+};
+
+std::uint64_t read_cr0() {
+  std::uint64_t v;
+  asm volatile("mov %%cr0, %0" : "=r"(v));
+  return v;
+}
+std::uint64_t read_cr2() {
+  std::uint64_t v;
+  asm volatile("mov %%cr2, %0" : "=r"(v));
+  return v;
+}
+std::uint64_t read_cr4() {
+  std::uint64_t v;
+  asm volatile("mov %%cr4, %0" : "=r"(v));
+  return v;
+}
+void write_cr0(std::uint64_t v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
+void write_cr4(std::uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+
+
+[[noreturn]] void fatal(const TrapFrame& f, const char* why) {
+  const ControlRegs cr{read_cr0(), f.vector == kVecPageFault ? g_cpu0.fault_cr2 : read_cr2(),
+                       read_cr3(), read_cr4()};
+  dump_trap(f, cr, [](const char* s, std::size_t n) { pvkit_arch_console_write(s, n); });
+  pvkit_panic(why);
+}
+
+void cpuid(std::uint32_t leaf, std::uint32_t sub, std::uint32_t out[4]) {
+  asm volatile("cpuid" : "=a"(out[0]), "=b"(out[1]), "=c"(out[2]), "=d"(out[3]) : "a"(leaf), "c"(sub));
+}
+
+bool cpu_has_smep() {
+  std::uint32_t r[4];
+  cpuid(0, 0, r);
+  if (r[0] < 7) return false;
+  cpuid(7, 0, r);
+  return (r[1] & (1u << 7)) != 0;  // CPUID.(EAX=7,ECX=0):EBX.SMEP[bit 7]
+}
+
+// Moves the 8259 PICs' vectors away from the exceptions and masks every line.
+void pic_remap_and_mask() {
+  outb(0x20, 0x11);
+  outb(0xA0, 0x11);
+  outb(0x21, kVecPicBase);
+  outb(0xA1, kVecPicBase + 8);
+  outb(0x21, 0x04);
+  outb(0xA1, 0x02);
+  outb(0x21, 0x01);
+  outb(0xA1, 0x01);
+  outb(0x21, 0xFF);
+  outb(0xA1, 0xFF);
+}
+
+void load_tables() {
+  const DescriptorPointer gdtr{Gdt::limit(), reinterpret_cast<std::uint64_t>(&g_gdt)};
+  asm volatile("lgdt %0" ::"m"(gdtr) : "memory");
+  // Reload CS with a far return, then the data segments. GS/FS get the null selector before
+  // their base MSRs are written (loading a selector may clear the base).
+  asm volatile(
+      "pushq %[cs]\n\t"
+      "leaq 1f(%%rip), %%rax\n\t"
+      "pushq %%rax\n\t"
+      "lretq\n"
+      "1:\n\t"
+      "movl %[ds], %%eax\n\t"
+      "movl %%eax, %%ds\n\t"
+      "movl %%eax, %%es\n\t"
+      "movl %%eax, %%ss\n\t"
+      "xorl %%eax, %%eax\n\t"
+      "movl %%eax, %%fs\n\t"
+      "movl %%eax, %%gs\n\t"
+      :
+      : [cs] "i"(PVKIT_SEL_HV_CS), [ds] "i"(PVKIT_SEL_HV_DS)
+      : "rax", "memory");
+  asm volatile("ltr %w0" ::"r"(kTss.raw()) : "memory");
+  const DescriptorPointer idtr{Idt::limit(), reinterpret_cast<std::uint64_t>(&g_idt)};
+  asm volatile("lidt %0" ::"m"(idtr) : "memory");
+}
+
+void paging_init() {
+  // The hypervisor's own L4: its reserved slots only (the boot tables also identity-map the
+  // first GiB in slot 0, which from now on must fault).
+  PageTables<StaticPagePool<6>, HvDirectMap> hv(g_hv_pool, HvDirectMap{});
+  const auto* boot_l4 = static_cast<const Pte*>(hv_virt(read_cr3() & ~std::uint64_t{0xFFF}));
+  if (!hv.create(boot_l4)) pvkit_panic("cpu_init: no page for the hypervisor L4");
+  g_hv_root = hv.root_phys();
+  write_cr3(g_hv_root);
+}
+
+}  // namespace
+
+void cpu_init() {
+  PerCpu& pc = g_cpu0;
+  pc.self = &pc;
+  pc.kstack_top = reinterpret_cast<std::uint64_t>(g_kstack.bytes + kKernelStackSize);
+  pc.cpu_id = 0;
+  pc.tss = &g_tss;
+  pc.gdt = &g_gdt;
+
+  g_tss.init();
+  g_tss.tss.rsp[0] = pc.kstack_top;
+  for (unsigned i = 0; i < 3; ++i) {
+    // The top 16 bytes hold the PerCpu pointer the paranoid entry compares GS against.
+    auto* top = g_ist[i].bytes + kIstStackSize - 16;
+    *reinterpret_cast<PerCpu**>(top) = &pc;
+    g_tss.tss.ist[i] = reinterpret_cast<std::uint64_t>(top);
+  }
+  static_assert(kIstDoubleFault == 1 && kIstNmi == 2 && kIstMachineCheck == 3);
+  g_gdt.init(reinterpret_cast<std::uint64_t>(&g_tss), TssBlock::kLimit);
+  for (unsigned v = 0; v < 256; ++v) g_idt.gates[v] = pvkit_gate_for(v, pvkit_x86_vector_stubs[v]);
+  load_tables();
+
+  wrmsr(kMsrGsBase, reinterpret_cast<std::uint64_t>(&pc));
+  wrmsr(kMsrKernelGsBase, 0);
+  wrmsr(kMsrFsBase, 0);
+  wrmsr(kMsrSysenterCs, 0);  // SYSENTER from ring 3 raises #GP
+  wrmsr(kMsrStar, star_msr_value());
+  wrmsr(kMsrLstar, reinterpret_cast<std::uint64_t>(&pvkit_x86_syscall_entry));
+  wrmsr(kMsrCstar, reinterpret_cast<std::uint64_t>(&pvkit_x86_syscall32_entry));
+  wrmsr(kMsrFmask, kSyscallFlagMask);
+  std::uint64_t efer = rdmsr(kMsrEfer);
+  efer = Efer::SyscallEnable::set(efer, true);
+  efer = Efer::NoExecuteEnable::set(efer, true);
+  wrmsr(kMsrEfer, efer);
+
+  write_cr0(Cr0::WriteProtect::set(read_cr0(), true));
+  std::uint64_t cr4 = read_cr4();
+  cr4 = Cr4::Pcid::set(cr4, false);
+  if (cpu_has_smep()) cr4 = Cr4::Smep::set(cr4, true);  // the hypervisor never runs guest code
+  write_cr4(cr4);
+
+  pic_remap_and_mask();
+  paging_init();
+}
+
+void set_entry_hooks(const EntryHooks& hooks) { g_hooks = hooks; }
+
+PerCpu& percpu() {
+  PerCpu* p;
+  asm volatile("movq %%gs:0, %0" : "=r"(p));
+  return *p;
+}
+
+TssBlock& cpu_tss() { return *percpu().tss; }
+
+std::uint64_t hv_root_phys() { return g_hv_root; }
+
+std::uint64_t last_fault_cr2() { return percpu().fault_cr2; }
+
+void run_user(TrapFrame& frame) {
+  PerCpu& pc = percpu();
+  if (pc.host_rsp != 0) pvkit_panic("run_user: already running ring 3 on this CPU");
+  auto* live = reinterpret_cast<TrapFrame*>(pc.kstack_top - sizeof(TrapFrame));
+  *live = frame;
+  pvkit_x86_run_user(live);
+  frame = *live;
+}
+
+void leave_user() {
+  if (percpu().host_rsp == 0) pvkit_panic("leave_user: no run_user() to return to");
+  pvkit_x86_leave_user();
+}
+
+Status map_hv_mmio(std::uint64_t pa) {
+  if ((pa & 0xFFF) != 0 || pa < kBootDirectMapSize) return Status{Errno::Inval};
+  PageTables<StaticPagePool<6>, HvDirectMap> hv(g_hv_pool, HvDirectMap{});
+  hv.adopt(read_cr3() & ~std::uint64_t{0xFFF});
+  const std::uint64_t va = reinterpret_cast<std::uint64_t>(hv_virt(pa));
+  if (hv.lookup(va).present()) return Status::ok();
+  Status s = hv.map(va, pa, PageFlags{.writable = true, .nx = true, .cache_disable = true, .write_through = true});
+  flush_tlb_page(va);
+  return s;
+}
+
+Status lapic_init() {
+  std::uint64_t base = rdmsr(kMsrApicBase);
+  if (!ApicBaseMsr::GlobalEnable::test(base)) {
+    base = ApicBaseMsr::GlobalEnable::set(base, true);
+    wrmsr(kMsrApicBase, base);
+  }
+  const std::uint64_t pa = ApicBaseMsr::BasePage::get(base) << 12;
+  if (Status s = map_hv_mmio(pa); !s) return s;
+  g_lapic = Lapic{static_cast<volatile std::uint32_t*>(hv_virt(pa))};
+  g_lapic.enable(kVecSpurious);
+  return Status::ok();
+}
+
+const Lapic& lapic() { return g_lapic; }
+void timer_start(std::uint32_t count) { g_lapic.start_periodic(kVecTimer, count, Lapic::Divide::k16); }
+void timer_stop() { g_lapic.stop_timer(); }
+
+}  // namespace pvkit::x86
+
+using pvkit::x86::TrapFrame;
+
+extern "C" void pvkit_x86_trap(TrapFrame* f) {
+  using namespace pvkit::x86;
+  PerCpu& pc = percpu();
+  const std::uint64_t v = f->vector;
+  if (v == kVecPageFault) pc.fault_cr2 = read_cr2();
+  if (v == kVecTimer) {
+    ++pc.timer_ticks;
+    g_lapic.eoi();  // before the hook: it may switch frames or leave_user()
+    if (g_hooks.timer != nullptr) g_hooks.timer(*f);
+    return;
+  }
+  if (v == kVecSpurious || v == kVecPicBase + 7 || v == kVecPicBase + 15) {
+    ++pc.spurious_count;
+    return;
+  }
+  if (v == kVecNmi) {
+    ++pc.nmi_count;
+    return;
+  }
+  if (v == kVecDoubleFault || v == kVecMachineCheck) fatal(*f, "double fault / machine check");
+  if (f->from_user()) {
+    if (v < kNumExceptionVectors && g_hooks.user_fault != nullptr) {
+      g_hooks.user_fault(*f);
+      return;
+    }
+    fatal(*f, "unhandled exception from ring 3");
+  }
+  fatal(*f, "hypervisor-mode exception");
+}
+
+extern "C" void pvkit_x86_syscall(TrapFrame* f) {
+  using namespace pvkit::x86;
+  if (f->vector == kVecSyscall && g_hooks.syscall != nullptr) {
+    g_hooks.syscall(*f);
+    return;
+  }
+  // No hypercall entry for this mode: the guest sees #UD, as on a CPU without SYSCALL.
+  f->vector = kVecInvalidOpcode;
+  f->rip -= 2;
+  if (g_hooks.user_fault == nullptr) fatal(*f, "SYSCALL without a handler");
+  g_hooks.user_fault(*f);
+}
+
+extern "C" int pvkit_x86_prepare_user_return(TrapFrame* f) {
+  using namespace pvkit::x86;
+  for (int tries = 0;; ++tries) {
+    const UserReturnCheck why = check_user_return(*f);
+    if (why == UserReturnCheck::kOk) break;
+    if (tries >= 4 || g_hooks.user_fault == nullptr) fatal(*f, "refusing to resume an unsafe ring-3 frame");
+    f->vector = kVecBadUserReturn;
+    f->error_code = static_cast<std::uint64_t>(why);
+    g_hooks.user_fault(*f);
+  }
+  f->rflags = sanitize_user_rflags(f->rflags);
+  PerCpu& pc = percpu();
+  if (sysret_safe(*f)) {
+    ++pc.sysret_returns;
+    return 1;
+  }
+  ++pc.iret_returns;
+  return 0;
+}

@@ -1,0 +1,129 @@
+// The CPU-layer test image (ring 0 only).
+//   mode=ok    checks the state cpu_init() left (selectors, TSS, GDT/IDT, GS, MSRs, CR0.WP,
+//              no identity map), an NMI on its IST stack, and LAPIC timer ticks while idle.
+//   mode=ud|pf|gp|de|bp|df  a hypervisor-mode exception: the image must print the register
+//              dump and PANIC, leaving QEMU with the failure code (checked by
+//              //tests/arch:hv_fault_panics_test).
+#include <cstdint>
+#include <cstring>
+
+#include "pvkit/arch/x86/cpu/cpu.h"
+#include "pvkit/arch/x86/cpu/idt.h"
+#include "pvkit/arch/x86/cpu/msr.h"
+#include "pvkit/arch/x86/io.h"
+#include "pvkit/arch/x86/mm/page_tables.h"
+#include "pvkit/arch/x86/mm/static_page_pool.h"
+#include "pvkit/platforms/pc/boot_info.h"
+#include "pvkit/platforms/pc/ktest.h"
+#include "pvkit/platforms/pc/log.h"
+
+namespace {
+
+using namespace pvkit;
+using namespace pvkit::x86;
+
+struct [[gnu::packed]] DescPtr {
+  std::uint16_t limit;
+  std::uint64_t base;
+};
+
+std::uint16_t read_cs() {
+  std::uint16_t v;
+  asm volatile("mov %%cs, %0" : "=r"(v));
+  return v;
+}
+std::uint16_t read_ss() {
+  std::uint16_t v;
+  asm volatile("mov %%ss, %0" : "=r"(v));
+  return v;
+}
+std::uint64_t read_cr0() {
+  std::uint64_t v;
+  asm volatile("mov %%cr0, %0" : "=r"(v));
+  return v;
+}
+
+void check_state(pc::Ktest& t) {
+  t.check("CS is the hypervisor's 0xe008", read_cs() == kHvCs.raw());
+  t.check("SS is the hypervisor's 0xe010", read_ss() == kHvDs.raw());
+  std::uint16_t tr = 0;
+  asm volatile("str %0" : "=r"(tr));
+  t.check("TR is the TSS selector 0xe040", tr == kTss.raw());
+  DescPtr gdtr{}, idtr{};
+  asm volatile("sgdt %0" : "=m"(gdtr));
+  asm volatile("sidt %0" : "=m"(idtr));
+  t.check("GDT covers the hypervisor entries", gdtr.limit == Gdt::limit() &&
+                                                   gdtr.base == reinterpret_cast<std::uint64_t>(percpu().gdt));
+  t.check("IDT has 256 gates", idtr.limit == Idt::limit());
+  const auto* gdt = percpu().gdt;
+  t.check("TSS descriptor went busy after LTR",
+          SystemDescriptor::Type::get(gdt->entries[kTss.index()]) == SystemDescriptor::kTypeTss64Busy);
+  t.check("guest CS64 descriptor is DPL 3, long mode", gdt->get(kGuestCs64).dpl() == 3 && gdt->get(kGuestCs64).long_mode());
+  t.check("GS base is this CPU's block", rdmsr(kMsrGsBase) == reinterpret_cast<std::uint64_t>(&percpu()) &&
+                                             percpu().self == &percpu());
+  const std::uint64_t efer = rdmsr(kMsrEfer);
+  t.check("EFER: SCE, NXE, LMA", Efer::SyscallEnable::test(efer) && Efer::NoExecuteEnable::test(efer) &&
+                                     Efer::LongModeActive::test(efer));
+  t.check("STAR holds Xen's selectors", rdmsr(kMsrStar) == star_msr_value());
+  t.check("FMASK clears IF, TF, DF, IOPL, NT, AC", rdmsr(kMsrFmask) == kSyscallFlagMask);
+  t.check("LSTAR points into the hypervisor", (rdmsr(kMsrLstar) >> 39 & 511) == 261);
+  t.check("CR0.WP is on", Cr0::WriteProtect::test(read_cr0()));
+  t.check("TSS: RSP0 is the per-CPU stack", cpu_tss().tss.rsp[0] == percpu().kstack_top);
+  t.check("TSS: every port denied", !cpu_tss().io.allowed(0x3F8) && !cpu_tss().io.allowed(0xF4) &&
+                                        cpu_tss().io.trailing_byte() == 0xFF);
+
+  static StaticPagePool<1> no_pages;
+  PageTables<StaticPagePool<1>, HvDirectMap> hv(no_pages, HvDirectMap{});
+  hv.adopt(read_cr3() & ~std::uint64_t{0xFFF});
+  t.check("CR3 is the hypervisor's own L4", (read_cr3() & ~std::uint64_t{0xFFF}) == hv_root_phys());
+  t.check("the boot identity map is gone", !hv.lookup(0x100000).present() && !hv.lookup(0).present());
+  t.check("the image is still mapped in slot 261",
+          hv.lookup(reinterpret_cast<std::uint64_t>(&check_state)).present());
+}
+
+void check_nmi_and_timer(pc::Ktest& t) {
+  t.check("LAPIC maps and enables", lapic_init().is_ok());
+  t.check("LAPIC is software-enabled with the spurious vector",
+          lapic().read(Lapic::kRegSpurious) == (0x100u | kVecSpurious));
+  const std::uint64_t nmis = percpu().nmi_count;
+  lapic().self_nmi();
+  for (int i = 0; i < 1000000 && percpu().nmi_count == nmis; ++i) cpu_relax();
+  t.check("a self-NMI is taken on its IST stack and returns", percpu().nmi_count == nmis + 1);
+
+  const std::uint64_t ticks = percpu().timer_ticks;
+  timer_start(20000);
+  for (int i = 0; i < 200 && percpu().timer_ticks < ticks + 3; ++i) asm volatile("sti; hlt; cli");
+  timer_stop();
+  pc::printf("pvkit: %lu timer ticks while idle\n", percpu().timer_ticks - ticks);
+  t.check("LAPIC timer ticks arrive while the hypervisor idles", percpu().timer_ticks >= ticks + 3);
+}
+
+}  // namespace
+
+int pvkit_main(const pvkit::pc::BootInfo& boot) {
+  char mode[16] = "ok";
+  (void)boot.arg_value("mode", mode, sizeof mode);
+  pc::printf("pvkit cpu test image: mode=%s\n", mode);
+  auto is = [&](const char* m) { return std::strcmp(mode, m) == 0; };
+  if (is("ud")) asm volatile("ud2");
+  if (is("pf")) (void)*reinterpret_cast<volatile std::uint64_t*>(0x1000);  // identity map gone
+  if (is("gp")) (void)*reinterpret_cast<volatile std::uint64_t*>(0x8000000000000000ull);
+  if (is("de")) {
+    std::uint64_t a = 1, d = 0, zero = 0;
+    asm volatile("divq %2" : "+a"(a), "+d"(d) : "r"(zero));
+  }
+  if (is("bp")) asm volatile("int3");
+  if (is("df")) {
+    // A #PF whose frame cannot be pushed (the stack is unmapped) escalates to #DF, which
+    // runs on its own IST stack and still produces the dump.
+    asm volatile("movq $0x2000, %%rsp; pushq $0" ::: "memory");
+  }
+  pc::Ktest t;
+  if (!is("ok")) {
+    t.check("the requested fault happened", false);
+    t.finish();
+  }
+  check_state(t);
+  check_nmi_and_timer(t);
+  t.finish();
+}

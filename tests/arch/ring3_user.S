@@ -1,0 +1,149 @@
+/*
+ * Ring-3 test programs for //tests/arch:ring3 (copied into a user page at run time, so they
+ * are position-independent and touch only their own code, the user data page and the stack).
+ * Conventions: before an instruction that should trap, R15 holds the address to resume at
+ * (the test's fault hook sets RIP = R15); `mov $9, %eax; syscall` ends a program.
+ */
+        .section .text.pvkit_user, "ax", @progbits
+        .globl  pvkit_user_blob_start
+        .p2align 12
+pvkit_user_blob_start:
+
+/* ---- mode=syscall: hypercall-style calls, results back, a re-executed call ---- */
+        .globl  user_syscalls
+user_syscalls:
+        movabsq $0x1111111111111111, %rbx
+        movabsq $0x2222222222222222, %rbp
+        movabsq $0x3333333333333333, %r12
+        movabsq $0x4444444444444444, %r13
+        movabsq $0x5555555555555555, %r14
+        /* nr 1: sum of the five argument registers */
+        movl    $1, %eax
+        movl    $10, %edi
+        movl    $20, %esi
+        movl    $30, %edx
+        movl    $40, %r10d
+        movl    $50, %r8d
+        syscall
+        movq    %rax, %rdi              /* nr 2: report(rdi = result, rsi = 0) */
+        xorl    %esi, %esi
+        movl    $2, %eax
+        syscall
+        /* nr 3: a preemptible call; the hook restarts it until rdi reaches 0 */
+        movl    $3, %eax
+        movl    $3, %edi
+        syscall
+        movq    %rdi, %rsi              /* report(result, final rdi) */
+        movq    %rax, %rdi
+        movl    $2, %eax
+        syscall
+        /* an unknown number: the hook answers -ENOSYS */
+        movl    $0x7777, %eax
+        syscall
+        movq    %rax, %rdi
+        xorl    %esi, %esi
+        movl    $2, %eax
+        syscall
+        movl    $9, %eax
+        syscall
+        ud2
+
+/* ---- mode=badreturn: the hook asks to resume unsafe frames; each must be refused ---- */
+        .globl  user_bad_returns
+user_bad_returns:
+        leaq    1f(%rip), %r15
+        movl    $5, %eax                /* hook: RIP = RCX = 0x0000800000000000 */
+        syscall
+1:      leaq    2f(%rip), %r15
+        movl    $6, %eax                /* hook: RIP = 0x8000000000000000 (IRET shape) */
+        syscall
+2:      leaq    3f(%rip), %r15
+        movl    $7, %eax                /* hook: CS = the hypervisor's 0xe008 */
+        syscall
+3:      leaq    4f(%rip), %r15
+        movl    $8, %eax                /* hook: RFLAGS.IOPL = 3 (must be sanitized away) */
+        syscall
+        cli                             /* with IOPL 0 this is #GP */
+4:      movl    $9, %eax
+        syscall
+        ud2
+
+/* ---- mode=faults: ring-3 exceptions reach the fault hook, not a panic ---- */
+        .globl  user_faults
+user_faults:
+        leaq    1f(%rip), %r15
+        int3
+1:      leaq    2f(%rip), %r15
+        movq    0x1000, %rax            /* #PF: not present */
+2:      leaq    3f(%rip), %r15
+        movabsq $0xFFFF82D000100000, %rax
+        movq    $1, (%rax)              /* #PF: a hypervisor page (present, supervisor) */
+3:      leaq    4f(%rip), %r15
+        cli                             /* #GP(0): privileged */
+4:      leaq    5f(%rip), %r15
+        int     $0x80                   /* #GP(0x80 * 8 + 2): not-present gate */
+5:      leaq    6f(%rip), %r15
+        ud2                             /* #UD */
+6:      leaq    7f(%rip), %r15
+        leaq    pvkit_user_blob_start(%rip), %rax
+        movq    $1, (%rax)              /* #PF: write to the read-only code page */
+7:      leaq    8f(%rip), %r15
+        movabsq $0xFFFF82D000100000, %rax
+        jmp     *%rax                   /* #PF: instruction fetch from the hypervisor */
+8:      movl    $9, %eax
+        syscall
+        ud2
+
+/* ---- mode=io: the TSS I/O bitmap (0x3F8, 0x3FD, 0xFFFF allowed; all else denied) ---- */
+        .globl  user_io
+user_io:
+        leaq    msg(%rip), %rsi
+1:      movb    (%rsi), %cl
+        testb   %cl, %cl
+        jz      3f
+        movw    $0x3FD, %dx             /* wait for the transmitter */
+2:      inb     %dx, %al
+        testb   $0x20, %al
+        jz      2b
+        movw    $0x3F8, %dx
+        movb    %cl, %al
+        outb    %al, %dx
+        incq    %rsi
+        jmp     1b
+3:      leaq    4f(%rip), %r15
+        movl    $0x10, %eax             /* isa-debug-exit's SUCCESS code: must never get out */
+        movw    $0xF4, %dx
+        outl    %eax, %dx
+4:      leaq    5f(%rip), %r15
+        movw    $0x3F9, %dx
+        inb     %dx, %al                /* a neighbour of an allowed port */
+5:      leaq    6f(%rip), %r15
+        movw    $0x3F8, %dx
+        outw    %ax, %dx                /* 0x3F8 allowed but 0x3F9 not: the whole access faults */
+6:      leaq    7f(%rip), %r15
+        movw    $0xFFFF, %dx
+        outb    %al, %dx                /* allowed */
+7:      leaq    8f(%rip), %r15
+        movw    $0xFFFF, %dx
+        outw    %ax, %dx                /* reaches "port 0x10000": the bitmap's trailing 0xFF byte */
+8:      movl    $9, %eax
+        syscall
+        ud2
+msg:    .asciz  "pvkit ring3: hello through the I/O bitmap\n"
+
+/* ---- mode=timer: two spinning tasks, preempted and switched by the timer hook ---- */
+        .p2align 4
+        .globl  user_task_odd
+user_task_odd:
+        movl    $1, %ebx
+1:      addq    $2, %rbx
+        jmp     1b
+        .p2align 4
+        .globl  user_task_even
+user_task_even:
+        xorl    %ebx, %ebx
+1:      addq    $2, %rbx
+        jmp     1b
+
+        .globl  pvkit_user_blob_end
+pvkit_user_blob_end:
