@@ -121,33 +121,35 @@ class GrantHarness {
     return f == nullptr ? nullptr : f + (ref % per) * (v == 2 ? 16 : 8);
   }
   void grant_v1(DomId d, std::uint32_t ref, DomId to, Mfn frame, std::uint16_t flags = xen::kGtfPermitAccess) {
+    // As a guest does: domid and frame first, then (release) the flags. Every store is
+    // atomic because the hypervisor may be reading the entry concurrently.
     auto* e = reinterpret_cast<xen::GrantEntryV1*>(entry(d, ref));
-    e->domid = to.value();
-    e->frame = static_cast<std::uint32_t>(frame.value());
+    __atomic_store_n(&e->domid, to.value(), __ATOMIC_RELAXED);
+    __atomic_store_n(&e->frame, static_cast<std::uint32_t>(frame.value()), __ATOMIC_RELAXED);
     __atomic_store_n(&e->flags, flags, __ATOMIC_RELEASE);
   }
   void grant_v2(DomId d, std::uint32_t ref, DomId to, Mfn frame, std::uint16_t flags = xen::kGtfPermitAccess) {
     auto* e = reinterpret_cast<xen::GrantEntryV2*>(entry(d, ref));
-    e->full_page.hdr.domid = to.value();
-    e->full_page.frame = frame.value();
+    __atomic_store_n(&e->full_page.hdr.domid, to.value(), __ATOMIC_RELAXED);
+    __atomic_store_n(&e->full_page.frame, frame.value(), __ATOMIC_RELAXED);
     __atomic_store_n(&e->full_page.hdr.flags, flags, __ATOMIC_RELEASE);
   }
   void grant_v2_sub(DomId d, std::uint32_t ref, DomId to, Mfn frame, std::uint16_t off, std::uint16_t len,
                     std::uint16_t extra = 0) {
     auto* e = reinterpret_cast<xen::GrantEntryV2*>(entry(d, ref));
-    e->sub_page.hdr.domid = to.value();
-    e->sub_page.frame = frame.value();
-    e->sub_page.page_off = off;
-    e->sub_page.length = len;
+    __atomic_store_n(&e->sub_page.hdr.domid, to.value(), __ATOMIC_RELAXED);
+    __atomic_store_n(&e->sub_page.frame, frame.value(), __ATOMIC_RELAXED);
+    __atomic_store_n(&e->sub_page.page_off, off, __ATOMIC_RELAXED);
+    __atomic_store_n(&e->sub_page.length, len, __ATOMIC_RELAXED);
     __atomic_store_n(&e->sub_page.hdr.flags,
                      static_cast<std::uint16_t>(xen::kGtfPermitAccess | xen::kGtfSubPage | extra), __ATOMIC_RELEASE);
   }
   void grant_v2_trans(DomId d, std::uint32_t ref, DomId to, DomId trans_dom, std::uint32_t trans_ref,
                       std::uint16_t extra = 0) {
     auto* e = reinterpret_cast<xen::GrantEntryV2*>(entry(d, ref));
-    e->transitive.hdr.domid = to.value();
-    e->transitive.trans_domid = trans_dom.value();
-    e->transitive.gref = trans_ref;
+    __atomic_store_n(&e->transitive.hdr.domid, to.value(), __ATOMIC_RELAXED);
+    __atomic_store_n(&e->transitive.trans_domid, trans_dom.value(), __ATOMIC_RELAXED);
+    __atomic_store_n(&e->transitive.gref, trans_ref, __ATOMIC_RELAXED);
     __atomic_store_n(&e->transitive.hdr.flags, static_cast<std::uint16_t>(xen::kGtfTransitive | extra),
                      __ATOMIC_RELEASE);
   }
@@ -159,7 +161,7 @@ class GrantHarness {
   std::uint16_t status_bits(DomId d, std::uint32_t ref) {
     if (gt->version(d) == 2) {
       std::uint8_t* s = gt->status_frame(d, ref / 2048);
-      return s == nullptr ? 0xFFFF : reinterpret_cast<std::uint16_t*>(s)[ref % 2048];
+      return s == nullptr ? 0xFFFF : __atomic_load_n(reinterpret_cast<std::uint16_t*>(s) + ref % 2048, __ATOMIC_ACQUIRE);
     }
     return flags(d, ref) & (xen::kGtfReading | xen::kGtfWriting);
   }
