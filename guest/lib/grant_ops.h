@@ -9,7 +9,7 @@
 //   grant_unmap(handle, slot): GNTTABOP_unmap_grant_ref of that host mapping.
 //
 // How to use it:
-//   constinit PageSlot gnttab_frames[1];
+//   constinit PageSlot gnttab_frames[1]{};
 //   constinit GrantTable<512> gt;
 //   if (auto s = setup_grant_table(gt, gnttab_frames, 1); !s) ...
 //   GrantMapping m = grant_map(peer, ref, &ring_slot, false);  if (!m.ok()) ...

@@ -7,7 +7,7 @@
 // shared_info page, grant-table frames, a peer's granted page).
 //
 // How to use it:
-//   constinit PageSlot ring_page;                // in .bss, mapped by the domain builder
+//   constinit PageSlot ring_page{};              // in .bss, mapped by the domain builder
 //   virt_to_pfn(&ring_page) == (VA - kGuestVirtBase) >> 12
 //
 // Concurrency: constants and a plain type.
