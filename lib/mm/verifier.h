@@ -216,8 +216,7 @@ class PageTableVerifier {
       if (pending_head_ == kNoFrame) pending_tail_ = kNoFrame;
       f.next_pending = kNoFrame;
       f.devalidating = false;
-      f.next_index = 0;
-      f.type = PageType::None;
+      f.next_index = 0;  // the type stays (count 0): re-use as the same type needs no flush
       frames_.put_page(m);  // the work list's reference
     }
     return Status::ok();

@@ -268,5 +268,38 @@ TEST(VerifierLinear, RecursiveAndLinearTables) {
   EXPECT_EQ(g.check(), "");
 }
 
+TEST(InvariantChecker, DetectsCorruption) {
+  // The checker the property test relies on must itself be able to fail.
+  {
+    Guest g;
+    ++g.machine.frame_db().info(g.data)->refcount;
+    EXPECT_NE(g.check(), "");
+  }
+  {
+    Guest g;  // a writable mapping of an L1 poked straight into memory
+    g.machine.frame_entries(g.b().table(kVa, 1))[3] = make_pte(g.b().table(kVa, 1), true);
+    EXPECT_NE(g.check(), "");
+  }
+  {
+    Guest g;  // a foreign frame poked into an L1
+    g.machine.frame_entries(g.b().table(kVa, 1))[3] = make_pte(g.builder(g.other).alloc(), false);
+    EXPECT_NE(g.check(), "");
+  }
+  {
+    Guest g;  // a stale writable translation of a frame that is now a table
+    Mfn p = g.b().alloc();
+    ASSERT_TRUE(g.mod(g.b().pte_maddr(kVa2), make_pte(p, true)));
+    g.machine.observe_all();
+    ASSERT_TRUE(g.mod(g.b().pte_maddr(kVa2), 0));
+    FrameInfo& f = *g.machine.frame_db().info(p);
+    f.type = PageType::L1;  // as if typed without the verifier's flush
+    f.type_count = 1;
+    f.validated = true;
+    ++f.refcount;
+    host::ExtraRefs extra{{p.value(), {1, 1}}};
+    EXPECT_NE(host::check_mm_invariants(g.machine, g.mm, g.domains, &extra), "");
+  }
+}
+
 }  // namespace
 }  // namespace pvkit

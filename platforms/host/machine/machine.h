@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <tuple>
@@ -67,6 +68,7 @@ class Machine {
   }
   void flush_tlb_all() {
     ++full_flushes_;
+    if (on_full_flush) on_full_flush();
     for (auto& [k, t] : tlbs_) t.entries.clear();
   }
   void flush_tlb(DomId d, const VcpuMask& mask) {
@@ -129,6 +131,10 @@ class Machine {
       it = it->first.first == d.value() ? tlbs_.erase(it) : std::next(it);
     }
   }
+
+  /// Called at every full flush before the TLBs are cleared (tests inspect the state the
+  /// verifier has published at that moment).
+  std::function<void()> on_full_flush;
 
   [[nodiscard]] std::uint64_t full_flushes() const { return full_flushes_; }
   [[nodiscard]] std::uint64_t guest_flushes() const { return guest_flushes_; }
