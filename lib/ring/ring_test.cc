@@ -86,6 +86,28 @@ TEST(RingIndex, ProducerIndexPlausibility) {
   EXPECT_FALSE(producer_index_plausible(0xFFFFFFFDu, 0xFFFFFFFEu, 0xFFFFFFFEu, 4));
 }
 
+// snapshot_from_shared / copy_to_shared pick 8-, 4- or 1-byte accesses from the alignment of
+// both pointers and the size: every path must move exactly n bytes and touch nothing else.
+TEST(SharedAccess, CopiesExactlyNBytesOnEveryAlignmentPath) {
+  alignas(8) unsigned char src[64], dst[80];
+  for (std::size_t n = 0; n <= 40; ++n) {
+    for (std::size_t so = 0; so < 8; ++so) {
+      for (std::size_t d_off = 0; d_off < 8; ++d_off) {
+        for (std::size_t i = 0; i < sizeof(src); ++i) src[i] = static_cast<unsigned char>(i * 7 + n);
+        std::memset(dst, 0xEE, sizeof(dst));
+        snapshot_from_shared(dst + 8 + d_off, src + so, n);
+        ASSERT_EQ(std::memcmp(dst + 8 + d_off, src + so, n), 0) << n << " " << so << " " << d_off;
+        for (std::size_t i = 0; i < 8 + d_off; ++i) ASSERT_EQ(dst[i], 0xEE);
+        for (std::size_t i = 8 + d_off + n; i < sizeof(dst); ++i) ASSERT_EQ(dst[i], 0xEE);
+        std::memset(dst, 0xEE, sizeof(dst));
+        copy_to_shared(dst + 8 + d_off, src + so, n);
+        ASSERT_EQ(std::memcmp(dst + 8 + d_off, src + so, n), 0);
+        for (std::size_t i = 8 + d_off + n; i < sizeof(dst); ++i) ASSERT_EQ(dst[i], 0xEE);
+      }
+    }
+  }
+}
+
 TEST(Ring, AttachRejectsBadAreas) {
   Page page;
   Front f;

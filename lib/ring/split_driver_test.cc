@@ -63,6 +63,20 @@ class SplitDriver : public ::testing::Test {
   BackCh back;
 };
 
+TEST(GrantErrno, EveryGntstCodeMapsToANonOkErrno) {
+  EXPECT_EQ(errno_from_gntst(xen::GntStatus::Okay), Errno::Ok);
+  for (int v = -1; v >= -13; --v) {
+    EXPECT_NE(errno_from_gntst(static_cast<xen::GntStatus>(v)), Errno::Ok) << v;
+  }
+  EXPECT_EQ(errno_from_gntst(xen::GntStatus::BadDomain), Errno::Srch);
+  EXPECT_EQ(errno_from_gntst(xen::GntStatus::BadGntref), Errno::Inval);
+  EXPECT_EQ(errno_from_gntst(xen::GntStatus::PermissionDenied), Errno::Perm);
+  EXPECT_EQ(errno_from_gntst(xen::GntStatus::Eagain), Errno::Again);
+  // Not a GNTST code at all (a positive or out-of-range status from a broken peer).
+  EXPECT_EQ(errno_from_gntst(static_cast<xen::GntStatus>(5)), Errno::Io);
+  EXPECT_EQ(errno_from_gntst(static_cast<xen::GntStatus>(-200)), Errno::Io);
+}
+
 TEST_F(SplitDriver, HandshakeThenPingPong) {
   ConnectFront();
   const RingAdvertisement ad = front.advertisement();
