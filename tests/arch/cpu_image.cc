@@ -90,6 +90,37 @@ void check_nmi_and_timer(pc::Ktest& t) {
   for (int i = 0; i < 1000000 && percpu().nmi_count == nmis; ++i) cpu_relax();
   t.check("a self-NMI is taken on its IST stack and returns", percpu().nmi_count == nmis + 1);
 
+  // The SYSCALL window: an NMI that arrives after SYSCALL but before its swapgs finds the
+  // guest's GS base loaded. The paranoid entry must notice and swap (else %gs:0 would be the
+  // guest's address and the handler would fault), and swap back on the way out.
+  const std::uint64_t kGuestGs = 0x5A5A000;
+  wrmsr(kMsrKernelGsBase, kGuestGs);
+  std::uint64_t gs_in_window = 0, gs_after = 0;
+  volatile std::uint64_t* count = &percpu().nmi_count;  // computed while GS is still ours
+  asm volatile(
+      "swapgs\n\t"
+      "movl %[cmd], (%[icr])\n\t"
+      "movl $1000000, %%ecx\n"
+      "1: cmpq %[target], (%[count])\n\t"
+      "je 2f\n\t"
+      "pause\n\t"
+      "decl %%ecx\n\t"
+      "jnz 1b\n"
+      "2: movl $0xC0000101, %%ecx\n\t"
+      "rdmsr\n\t"
+      "shlq $32, %%rdx\n\t"
+      "orq %%rax, %%rdx\n\t"
+      "movq %%rdx, %[in_window]\n\t"
+      "swapgs"
+      : [in_window] "=m"(gs_in_window)
+      : [cmd] "r"(Lapic::kIcrSelfNmi), [icr] "r"(lapic().reg_address(Lapic::kRegIcrLow)),
+        [target] "r"(nmis + 2), [count] "r"(count)
+      : "rax", "rcx", "rdx", "memory", "cc");
+  gs_after = rdmsr(kMsrGsBase);
+  t.check("an NMI with the guest's GS loaded is handled (paranoid swapgs) and leaves GS as found",
+          percpu().nmi_count == nmis + 2 && gs_in_window == kGuestGs &&
+              gs_after == reinterpret_cast<std::uint64_t>(&percpu()));
+
   const std::uint64_t ticks = percpu().timer_ticks;
   timer_start(20000);
   for (int i = 0; i < 200 && percpu().timer_ticks < ticks + 3; ++i) asm volatile("sti; hlt; cli");

@@ -3,8 +3,9 @@
 //   syscall    registers reach the syscall hook, results come back (SYSRET), a call restarted
 //              three times re-executes with its rewritten argument (IRET), -ENOSYS for an
 //              unknown number, callee-visible registers survive every round trip, GS swapped
-//   badreturn  frames with a non-canonical RIP (SYSRET and IRET shapes) or a ring-0 CS are
-//              refused and reported to the fault hook; IOPL 3 from a hook is sanitized away
+//   badreturn  frames with a non-canonical RIP (SYSRET and IRET shapes), a ring-0 CS or a
+//              non-canonical RSP are refused and reported to the fault hook; IOPL 3 from a
+//              hook is sanitized away
 //   faults     int3, #PF (unmapped, hypervisor page, read-only code, fetch from the
 //              hypervisor), #GP (cli, int $0x80 decoded to vector 0x80), #UD reach the hook
 //   io         the TSS I/O bitmap: allowed ports work, denied ones (incl. partial overlaps and
@@ -179,6 +180,7 @@ struct BadReturnState {
   std::uint64_t rips[4] = {};
   unsigned n = 0;
   unsigned gp_after_iopl = 0;
+  std::uint64_t saved_rsp = 0;
   bool unexpected = false;
 } g_br;
 
@@ -197,6 +199,10 @@ void on_bad_syscall(TrapFrame& f) {
     case 8:
       f.rflags |= Rflags::Iopl::make(3);
       f.r11 = f.rflags;
+      break;
+    case 10:
+      g_br.saved_rsp = f.rsp;
+      f.rsp = 0x0000800000000000;
       break;
     case kDoneNr:
       leave_user();
@@ -218,6 +224,7 @@ void on_bad_fault(TrapFrame& f) {
   f.rip = f.r15;
   f.cs = kGuestCs64.raw();
   f.ss = kGuestSs64.raw();
+  if (!is_canonical(f.rsp)) f.rsp = g_br.saved_rsp;
 }
 
 void mode_badreturn(pc::Ktest& t, std::uint64_t root) {
@@ -231,7 +238,9 @@ void mode_badreturn(pc::Ktest& t, std::uint64_t root) {
   t.check("ring-0 code selector refused",
           g_br.n >= 3 && g_br.reasons[2] == static_cast<std::uint64_t>(UserReturnCheck::kBadCodeSelector));
   t.check("IOPL 3 left by a hook is sanitized: ring-3 cli still faults", g_br.gp_after_iopl == 1);
-  t.check("nothing else happened", !g_br.unexpected && g_br.n == 3);
+  t.check("non-canonical RSP refused",
+          g_br.n >= 4 && g_br.reasons[3] == static_cast<std::uint64_t>(UserReturnCheck::kNonCanonicalRsp));
+  t.check("nothing else happened", !g_br.unexpected && g_br.n == 4);
 }
 
 // ---------------- mode=faults ----------------

@@ -64,7 +64,12 @@ user_bad_returns:
         movl    $8, %eax                /* hook: RFLAGS.IOPL = 3 (must be sanitized away) */
         syscall
         cli                             /* with IOPL 0 this is #GP */
-4:      movl    $9, %eax
+4:      leaq    5f(%rip), %r15
+        movl    $10, %eax               /* hook: RSP = 0x0000800000000000 */
+        syscall
+5:      pushq   %rax                    /* the stack must still work */
+        popq    %rax
+        movl    $9, %eax
         syscall
         ud2
 

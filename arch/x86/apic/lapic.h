@@ -61,6 +61,11 @@ class Lapic {
 
   [[nodiscard]] std::uint32_t read(std::uint32_t reg) const { return mmio_[reg / 4]; }
   void write(std::uint32_t reg, std::uint32_t v) const { mmio_[reg / 4] = v; }
+  /// The register's address, for code that must write it without calling back into C++.
+  [[nodiscard]] volatile std::uint32_t* reg_address(std::uint32_t reg) const { return mmio_ + reg / 4; }
+  /// The ICR value that sends an NMI to this CPU.
+  static constexpr std::uint32_t kIcrSelfNmi =
+      Icr::DeliveryMode::make(Icr::kModeNmi) | Icr::Level::kBit | Icr::Shorthand::make(Icr::kShorthandSelf);
 
   /// Software-enables the APIC with `spurious_vector`; accepts every priority.
   void enable(unsigned spurious_vector) const {
@@ -84,8 +89,7 @@ class Lapic {
   /// Sends an NMI to this CPU.
   void self_nmi() const {
     write(kRegIcrHigh, 0);
-    write(kRegIcrLow, Icr::DeliveryMode::make(Icr::kModeNmi) | Icr::Level::kBit |
-                          Icr::Shorthand::make(Icr::kShorthandSelf));
+    write(kRegIcrLow, kIcrSelfNmi);
   }
 
  private:

@@ -54,6 +54,14 @@ TEST(EntryAdversarial, SysretNeverSeesNonCanonicalRip_SysretGpInRing0) {
   }
 }
 
+TEST(EntryAdversarial, NonCanonicalRspRefused) {
+  TrapFrame f = syscall_frame(0x401000);
+  f.rsp = 0x0000800000000000ull;
+  EXPECT_EQ(check_user_return(f), UserReturnCheck::kNonCanonicalRsp);
+  f.rsp = 0x00007FFFFFFFF000ull;
+  EXPECT_EQ(check_user_return(f), UserReturnCheck::kOk);
+}
+
 TEST(EntryAdversarial, RingZeroSelectorsRefused) {
   TrapFrame f = syscall_frame(0x401000);
   f.cs = kHvCs.raw();

@@ -9,8 +9,8 @@
 // PVKIT_FRAME_* macros and checked by static_assert.
 //
 // Returning to ring 3 goes through `check_user_return` (refuse frames that could fault in
-// ring 0: a non-canonical RIP — the SYSRET #GP-in-ring-0 class of bug — or a selector that is
-// not a ring-3 guest selector), `sanitize_user_rflags` (IF on, IOPL 0, no NT/VM, so the I/O
+// ring 0: a non-canonical RIP — the SYSRET #GP-in-ring-0 class of bug — a non-canonical RSP,
+// or a selector that is not a ring-3 guest selector), `sanitize_user_rflags` (IF on, IOPL 0, no NT/VM, so the I/O
 // bitmap always applies and the guest stays preemptible) and `sysret_safe` (SYSRET only when
 // it restores exactly this frame: RCX == RIP, R11 == RFLAGS, 64-bit selectors, no RF).
 //
@@ -115,6 +115,7 @@ enum class UserReturnCheck : std::uint64_t {
   kNonCanonicalRip = 1,  // IRET/SYSRET would fault in ring 0 (the SYSRET vulnerability class)
   kBadCodeSelector = 2,  // not a ring-3 guest code selector
   kBadStackSelector = 3, // not the ring-3 guest stack selector
+  kNonCanonicalRsp = 4,  // never useful to a guest; refused rather than trusting IRET/SYSRET
 };
 
 /// Whether `f` may be resumed in ring 3 at all.
@@ -122,6 +123,7 @@ inline constexpr UserReturnCheck check_user_return(const TrapFrame& f) {
   if (f.cs != kGuestCs64.raw() && f.cs != kGuestCs32.raw()) return UserReturnCheck::kBadCodeSelector;
   if (f.ss != kGuestSs64.raw()) return UserReturnCheck::kBadStackSelector;
   if (!is_canonical(f.rip)) return UserReturnCheck::kNonCanonicalRip;
+  if (!is_canonical(f.rsp)) return UserReturnCheck::kNonCanonicalRsp;
   return UserReturnCheck::kOk;
 }
 
