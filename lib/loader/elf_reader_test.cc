@@ -248,3 +248,25 @@ TEST(ElfNoteAdversarial, NameWithoutNulIsNotXen) {
 
 }  // namespace
 }  // namespace pvkit::loader
+
+namespace pvkit::loader {
+namespace {
+
+TEST(LoadErrorNames, EveryErrorHasANameAndAnErrno) {
+  for (int e = 1; e <= static_cast<int>(LoadError::LayoutOverflow); ++e) {
+    const auto err = static_cast<LoadError>(e);
+    EXPECT_STRNE(to_string(err), "?") << e;
+    EXPECT_NE(to_errno(err), Errno::Ok) << e;
+    EXPECT_FALSE(LoadResult<int>(err).ok());
+    EXPECT_EQ(LoadResult<int>(err).status().guest_value(),
+              -static_cast<std::int64_t>(to_errno(err)));
+  }
+  EXPECT_EQ(to_errno(LoadError::BadMagic), Errno::NoExec);
+  EXPECT_EQ(to_errno(LoadError::NotEnoughMemory), Errno::NoMem);
+  EXPECT_EQ(to_errno(LoadError::ImageTooLarge), Errno::TooBig);
+  EXPECT_EQ(to_errno(LoadError::EntryOutsideImage), Errno::Inval);
+  EXPECT_EQ(to_errno(LoadError::Ok), Errno::Ok);
+}
+
+}  // namespace
+}  // namespace pvkit::loader

@@ -2,11 +2,12 @@
 //
 // What it is: `run_loader_pipeline(bytes)` is the body of the loader fuzz target
 // (fuzz_loader.cc) and of the corpus regression test: it inspects the bytes as a PV kernel,
-// and for an accepted image plans layouts for a few domain shapes, builds start_info, and
-// replays the segment loader through a writer that only checks bounds. It returns what
+// and for an accepted image plans layouts for a few domain shapes, builds start_info,
+// enumerates the bootstrap page-table entries and replays the segment loader through a
+// writer that only checks bounds. It returns what
 // happened and whether any invariant the rest of pvkit relies on was broken (entry or
-// hypercall page outside the image, a plan that overlaps or exceeds memory, a write that
-// crosses a frame or leaves its region). The fuzz target traps on a broken invariant.
+// hypercall page outside the image, a plan that overlaps or exceeds memory, a writable
+// mapping of a page-table frame, a write that crosses a frame or leaves its region). The fuzz target traps on a broken invariant.
 //
 // How to use it:
 //   PipelineOutcome o = run_loader_pipeline(std::span<const std::uint8_t>(data, size));
@@ -21,6 +22,7 @@
 
 #include "pvkit/base/status.h"
 #include "pvkit/base/types.h"
+#include "pvkit/loader/bootstrap_mappings.h"
 #include "pvkit/loader/guest_frame_writer.h"
 #include "pvkit/loader/hypercall_page.h"
 #include "pvkit/loader/layout.h"
@@ -118,6 +120,23 @@ inline PipelineOutcome run_loader_pipeline(std::span<const std::uint8_t> bytes) 
     const xen::StartInfo si = build_start_info(*plan, StartInfoInputs{});
     if (si.pt_base != plan->page_tables.va.value() || si.cmd_line[0] != 0) {
       out.invariant_broken = true;
+    }
+    const std::uint64_t limit = plan->bootstrap_pages;  // keeps the fuzzer fast
+    if (limit <= (std::uint64_t{1} << 16)) {
+      std::uint64_t l1 = 0;
+      const Status walk = for_each_bootstrap_entry(*plan, [&](const BootstrapEntry& e) {
+        if (!plan->is_page_table(e.table)) out.invariant_broken = true;
+        if (e.level == 1) {
+          ++l1;
+          if (e.target.value() >= limit || e.writable == plan->is_page_table(e.target)) {
+            out.invariant_broken = true;
+          }
+        } else if (!plan->is_page_table(e.target)) {
+          out.invariant_broken = true;
+        }
+        return Status::ok();
+      });
+      if (!walk || l1 != limit) out.invariant_broken = true;
     }
     detail::BoundsCheckingWriter w{&*plan};
     if (!load_kernel_segments(*img, *plan, bytes, w) || w.broken) out.invariant_broken = true;
