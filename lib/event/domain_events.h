@@ -61,6 +61,8 @@ struct DomainEvents {
   std::atomic<ChannelBucket*> buckets[kMaxBuckets]{};
   /// Bound ports (not Free, not Reserved); under `lock`.
   std::uint32_t active_ports = 0;
+  /// Every port in [1, free_hint) is in use; the free-port search starts here. Under `lock`.
+  std::uint32_t free_hint = 1;
   /// Reset/destroy progress: next port to close (0: no reset in progress); under `lock`.
   std::uint32_t next_reset_port = 0;
   std::uint32_t next_destroy_port = 0;

@@ -73,6 +73,7 @@ class EventChannels {
     d->config = cfg;
     if (d->config.nr_pirqs > kMaxPirqs) d->config.nr_pirqs = kMaxPirqs;
     d->active_ports = 0;
+    d->free_hint = 1;
     d->next_reset_port = 0;
     d->next_destroy_port = 0;
     for (std::uint32_t v = 0; v < kMaxVcpus; ++v) {
@@ -589,10 +590,14 @@ class EventChannels {
     if (d.life.load(std::memory_order_relaxed) != DomainLife::Live) return Errno::Inval;
     const std::uint32_t limit = d.port_limit();
     const std::uint32_t valid = d.valid_ports.load(std::memory_order_relaxed);
-    for (std::uint32_t p = 1; p < valid; ++p) {
+    for (std::uint32_t p = d.free_hint < 1 ? 1 : d.free_hint; p < valid; ++p) {
       if (p >= limit) return Errno::NoSpc;
-      if (d.lookup(p)->state.load(std::memory_order_relaxed) == ChannelState::Free) return p;
+      if (d.lookup(p)->state.load(std::memory_order_relaxed) == ChannelState::Free) {
+        d.free_hint = p;  // everything below p is in use
+        return p;
+      }
     }
+    d.free_hint = valid == 0 ? 1 : valid;
     const std::uint32_t first = valid == 0 ? 1 : valid;
     if (first >= limit || valid / kPortsPerBucket >= kMaxBuckets) return Errno::NoSpc;
     void* page = platform_.alloc_page();
@@ -637,6 +642,7 @@ class EventChannels {
     c.remote_port = 0;
     c.value = 0;
     --d.active_ports;
+    if (port < d.free_hint) d.free_hint = port;
   }
 
   /// Closes one port of d1 (used by close, reset and destroy).

@@ -143,3 +143,8 @@ struct EventChannelOp {
 };
 
 }  // namespace pvkit::event
+
+namespace pvkit {
+/// The dispatcher names handlers from namespace pvkit.
+using EventChannelOp = event::EventChannelOp;
+}  // namespace pvkit

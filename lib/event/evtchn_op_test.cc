@@ -7,6 +7,7 @@
 
 #include "pvkit/event/event_testutil.h"
 #include "pvkit/event/evtchn_op.h"
+#include "pvkit/hypercall/handler.h"
 #include "pvkit/platforms/host/flat_guest_memory.h"
 
 namespace pvkit::event {
@@ -29,6 +30,7 @@ struct TestCtx {
   Events& evtchn() { return *ev; }
 };
 static_assert(EvtchnHypercallContext<TestCtx>);
+static_assert(HypercallHandlerFor<EventChannelOp, TestCtx>, "fits the dispatcher's handler shape");
 
 class EvtchnOpTest : public ::testing::Test {
  protected:

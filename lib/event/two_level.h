@@ -60,6 +60,8 @@ struct BitPos {
 template <typename Layout>
 bool two_level_set_pending(Layout* s, TwoLevelVcpuInfo<Layout>* vi, std::uint32_t port) {
   const detail::BitPos<Layout> b(port);
+  // Already pending: stop (a plain read first spares the locked operation on repeats).
+  if ((guest_load(&s->evtchn_pending[b.word]) & b.bit) != 0) return false;
   if ((guest_fetch_or(&s->evtchn_pending[b.word], b.bit) & b.bit) != 0) return false;
   if ((guest_load(&s->evtchn_mask[b.word]) & b.bit) != 0) return false;
   if (vi == nullptr) return false;
