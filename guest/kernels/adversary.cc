@@ -186,7 +186,7 @@ void event_attacks() {
   x::EvtchnClose close{4000};
   hypercall_refused("close port 4000 (never allocated)",
                     g::HYPERVISOR_event_channel_op(x::kEvtchnOpClose, &close));
-  x::EvtchnBindInterdomain bind{0, 0, 1, 0};
+  x::EvtchnBindInterdomain bind{0, 1, 0};
   hypercall_refused("bind_interdomain to domain 0 port 1 (not offered to us)",
                     g::HYPERVISOR_event_channel_op(x::kEvtchnOpBindInterdomain, &bind));
   x::EvtchnAllocUnbound foreign{0, x::kDomIdSelf, 0};

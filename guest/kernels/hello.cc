@@ -20,16 +20,16 @@ int guest_main(const g::xen::StartInfo& si) {
     char magic[33] = {};
     for (int i = 0; i < 32; ++i) magic[i] = si.magic[i];
     g::print("hello: FAILURE (start_info magic \"%s\", expected \"%s\")\n", magic,
-             g::xen::kStartInfoMagic64);
+             g::xen::kStartInfoMagic);
     return 1;
   }
-  g::print("hello: magic %s ok\n", g::xen::kStartInfoMagic64);
+  g::print("hello: magic %s ok\n", g::xen::kStartInfoMagic);
   g::print("hello: nr_pages=%lu shared_info=%#lx flags=%#x\n", si.nr_pages, si.shared_info,
            si.flags);
   g::print("hello: pt_base=%p nr_pt_frames=%lu mfn_list=%p\n",
            reinterpret_cast<void*>(si.pt_base), si.nr_pt_frames,
            reinterpret_cast<void*>(si.mfn_list));
-  g::print("hello: cmdline \"%s\"\n", reinterpret_cast<const char*>(si.cmd_line));
+  g::print("hello: cmdline \"%s\"\n", reinterpret_cast<const char*>(si.cmd_line.data()));
 
   const long ver = g::HYPERVISOR_xen_version(g::xen::kXenVerVersion, nullptr);
   if (ver < 0) {

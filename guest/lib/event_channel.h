@@ -33,7 +33,7 @@ inline Result<xen::EvtchnPort> evtchn_alloc_unbound(xen::DomId remote) {
 /// EVTCHNOP_bind_interdomain: connects a new local port to `remote_port` of `remote`.
 inline Result<xen::EvtchnPort> evtchn_bind_interdomain(xen::DomId remote,
                                                        xen::EvtchnPort remote_port) {
-  xen::EvtchnBindInterdomain op{remote, 0, remote_port, 0};
+  xen::EvtchnBindInterdomain op{remote, remote_port, 0};
   const long rc = HYPERVISOR_event_channel_op(xen::kEvtchnOpBindInterdomain, &op);
   if (rc < 0) return status_from_rc(rc);
   return op.local_port;

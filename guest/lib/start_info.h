@@ -23,9 +23,9 @@ namespace pvkit::guest {
 
 /// True when start_info.magic is exactly the 64-bit PV magic.
 constexpr bool start_info_magic_ok(const xen::StartInfo& si) {
-  constexpr std::size_t n = sizeof(xen::kStartInfoMagic64);  // includes the NUL
+  constexpr std::size_t n = sizeof(xen::kStartInfoMagic);  // includes the NUL
   for (std::size_t i = 0; i < n; ++i) {
-    if (si.magic[i] != xen::kStartInfoMagic64[i]) return false;
+    if (si.magic[i] != xen::kStartInfoMagic[i]) return false;
   }
   return true;
 }
@@ -57,7 +57,7 @@ constexpr std::optional<CmdlineValue> cmdline_value(const char* line, std::size_
 
 /// cmdline_value over start_info.cmd_line.
 inline std::optional<CmdlineValue> cmdline_value(const xen::StartInfo& si, const char* key) {
-  return cmdline_value(reinterpret_cast<const char*>(si.cmd_line), xen::kMaxGuestCmdline, key);
+  return cmdline_value(reinterpret_cast<const char*>(si.cmd_line.data()), xen::kMaxGuestCmdline, key);
 }
 
 /// Parses a decimal or 0x-hex unsigned number; nullopt if empty, malformed or too large.

@@ -2,10 +2,12 @@
 // structs of the hypercalls every guest kernel uses (console_io, xen_version, sched_op,
 // callback_op, set_callbacks, vcpu_op, iret, multicall).
 //
-// What it is: the guest library's own definitions of facts from Xen's public headers (xen.h,
-// sched.h, callback.h, vcpu.h, version.h, arch-x86/xen-x86_64.h), with named fields, in
-// namespace pvkit::guest::xen. //guest/test:abi_conformance_test checks every size, offset and
-// value against /usr/include/xen. Guest code never includes Xen's own headers.
+// What it is: facts from Xen's public headers (xen.h, sched.h, callback.h, vcpu.h, version.h,
+// arch-x86/xen-x86_64.h) in namespace pvkit::guest::xen: pvkit's own definitions from lib/xen
+// re-exported where they exist, the guest library's own (callbacks, iret frame, multicall
+// entry, console_io) otherwise, all with named fields. //guest/test:abi_conformance_test checks
+// every size, offset and value against /usr/include/xen. Guest code never includes Xen's own
+// headers.
 //
 // How to use it: pass these to the wrappers of pvkit/guest/hypercall.h.
 //
@@ -15,71 +17,52 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pvkit/base/types.h"
+#include "pvkit/xen/hypercall_numbers.h"
+#include "pvkit/xen/sched_abi.h"
+#include "pvkit/xen/vcpu_abi.h"
+#include "pvkit/xen/version_abi.h"
+
 namespace pvkit::guest::xen {
 
 /// domid_t.
 using DomId = std::uint16_t;
 /// DOMID_SELF: "the calling domain" wherever a hypercall takes a domain id.
-inline constexpr DomId kDomIdSelf = 0x7FF0;
+inline constexpr DomId kDomIdSelf = pvkit::kDomidSelf.value();
 
-/// __HYPERVISOR_* numbers (xen.h). The hypercall page holds one 32-byte stub per number.
-namespace hc {
-inline constexpr std::uint32_t kMmuUpdate = 1;
-inline constexpr std::uint32_t kSetCallbacks = 4;
-inline constexpr std::uint32_t kMemoryOp = 12;
-inline constexpr std::uint32_t kMulticall = 13;
-inline constexpr std::uint32_t kUpdateVaMapping = 14;
-inline constexpr std::uint32_t kXenVersion = 17;
-inline constexpr std::uint32_t kConsoleIo = 18;
-inline constexpr std::uint32_t kGrantTableOp = 20;
-inline constexpr std::uint32_t kVmAssist = 21;
-inline constexpr std::uint32_t kIret = 23;
-inline constexpr std::uint32_t kVcpuOp = 24;
-inline constexpr std::uint32_t kMmuextOp = 26;
-inline constexpr std::uint32_t kSchedOp = 29;
-inline constexpr std::uint32_t kCallbackOp = 30;
-inline constexpr std::uint32_t kEventChannelOp = 32;
-}  // namespace hc
+/// __HYPERVISOR_* numbers (xen.h): hc::kConsoleIo, hc::kSchedOp, ... The hypercall page holds
+/// one 32-byte stub per number.
+namespace hc = pvkit::xen::hc;
 
 /// Size of one stub in the hypercall page, and the number of stubs in the 4 KiB page.
 inline constexpr std::uint32_t kHypercallStubSize = 32;
 inline constexpr std::uint32_t kHypercallPageStubs = 4096 / kHypercallStubSize;
 
-/// CONSOLEIO_* (xen.h).
+/// CONSOLEIO_* (xen.h). (Own definitions, like MulticallEntry below: pvkit/xen/xen_abi.h has
+/// them too but cannot be included together with pvkit/mm/xen_abi.h — both define
+/// kHypervisorVirtStart.)
 inline constexpr std::uint32_t kConsoleIoWrite = 0;
 inline constexpr std::uint32_t kConsoleIoRead = 1;
 
-/// XENVER_* (version.h) used by guests.
-inline constexpr std::uint32_t kXenVerVersion = 0;
-inline constexpr std::uint32_t kXenVerExtraversion = 1;
-inline constexpr std::uint32_t kXenVerGetFeatures = 6;
-inline constexpr std::uint32_t kXenVerPagesize = 7;
-/// xen_extraversion_t: 16 chars.
-inline constexpr std::size_t kXenExtraversionLen = 16;
+/// XENVER_* (version.h) used by guests, xen_extraversion_t's length, xen_feature_info.
+using pvkit::xen::kXenVerExtraversion;
+using pvkit::xen::kXenVerGetFeatures;
+using pvkit::xen::kXenVerPagesize;
+using pvkit::xen::kXenVerVersion;
+inline constexpr std::size_t kXenExtraversionLen = sizeof(pvkit::xen::XenExtraversion);
+using FeatureInfo = pvkit::xen::XenFeatureInfo;
 
-/// xen_feature_info (XENVER_get_features).
-struct FeatureInfo {
-  std::uint32_t submap_idx;  ///< IN: which 32-bit submap
-  std::uint32_t submap;      ///< OUT: feature bits
-};
-
-/// SCHEDOP_* (sched.h).
-inline constexpr std::uint32_t kSchedOpYield = 0;
-inline constexpr std::uint32_t kSchedOpBlock = 1;
-inline constexpr std::uint32_t kSchedOpShutdown = 2;
-inline constexpr std::uint32_t kSchedOpPoll = 3;
-
-/// SHUTDOWN_* reasons (sched.h).
-inline constexpr std::uint32_t kShutdownPoweroff = 0;
-inline constexpr std::uint32_t kShutdownReboot = 1;
-inline constexpr std::uint32_t kShutdownSuspend = 2;
-inline constexpr std::uint32_t kShutdownCrash = 3;
-inline constexpr std::uint32_t kShutdownWatchdog = 4;
-
-/// struct sched_shutdown.
-struct SchedShutdown {
-  std::uint32_t reason;  ///< SHUTDOWN_*
-};
+/// SCHEDOP_* and SHUTDOWN_* (sched.h), struct sched_shutdown {reason}.
+using pvkit::xen::kSchedOpBlock;
+using pvkit::xen::kSchedOpPoll;
+using pvkit::xen::kSchedOpShutdown;
+using pvkit::xen::kSchedOpYield;
+using pvkit::xen::kShutdownCrash;
+using pvkit::xen::kShutdownPoweroff;
+using pvkit::xen::kShutdownReboot;
+using pvkit::xen::kShutdownSuspend;
+using pvkit::xen::kShutdownWatchdog;
+using pvkit::xen::SchedShutdown;
 
 /// CALLBACKTYPE_* and CALLBACKOP_* (callback.h).
 inline constexpr std::uint16_t kCallbackTypeEvent = 0;
@@ -104,10 +87,10 @@ struct CallbackUnregister {
 };
 
 /// VCPUOP_* (vcpu.h) used by guests.
-inline constexpr std::uint32_t kVcpuOpUp = 1;
-inline constexpr std::uint32_t kVcpuOpDown = 2;
-inline constexpr std::uint32_t kVcpuOpIsUp = 3;
-inline constexpr std::uint32_t kVcpuOpRegisterVcpuInfo = 10;
+using pvkit::xen::kVcpuOpDown;
+using pvkit::xen::kVcpuOpIsUp;
+using pvkit::xen::kVcpuOpRegisterVcpuInfo;
+using pvkit::xen::kVcpuOpUp;
 
 /// struct vcpu_register_vcpu_info.
 struct VcpuRegisterVcpuInfo {

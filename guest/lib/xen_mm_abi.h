@@ -2,9 +2,10 @@
 // requests, mmuext_op commands, update_va_mapping flags, and the x86-64 page-table entry as
 // named fields.
 //
-// What it is: the guest library's own definitions; //guest/test:abi_conformance_test checks
-// them against /usr/include/xen. `Pte` builds and reads entries through constexpr accessors
-// instead of scattered masks.
+// What it is: the guest library's names for pvkit's own definitions (pvkit/mm/xen_abi.h, what
+// the page-table verifier consumes), plus `Pte`, which builds and reads the entries a guest
+// hands to update_va_mapping / mmu_update through constexpr accessors instead of scattered
+// masks. //guest/test:abi_conformance_test checks them against /usr/include/xen.
 //
 // How to use it:
 //   auto pte = xen::Pte::page(mfn).with_writable(true);   // P|US|A|D (+RW)
@@ -15,41 +16,31 @@
 
 #include <cstdint>
 
+#include "pvkit/mm/xen_abi.h"
+
 namespace pvkit::guest::xen {
 
-/// MMU_* commands in mmu_update.ptr[1:0].
-inline constexpr std::uint64_t kMmuNormalPtUpdate = 0;
-inline constexpr std::uint64_t kMmuMachphysUpdate = 1;
-inline constexpr std::uint64_t kMmuPtUpdatePreserveAd = 2;
+/// MMU_* commands in mmu_update.ptr[1:0] and struct mmu_update {ptr, val}.
+using pvkit::xen::kMmuMachphysUpdate;
+using pvkit::xen::kMmuNormalPtUpdate;
+using pvkit::xen::kMmuPtUpdatePreserveAd;
+using pvkit::xen::MmuUpdate;
 
-/// struct mmu_update.
-struct MmuUpdate {
-  std::uint64_t ptr;  ///< machine address of the entry | MMU_* command
-  std::uint64_t val;  ///< new entry value
-};
-
-/// MMUEXT_* commands (xen.h).
-inline constexpr std::uint32_t kMmuextPinL1Table = 0;
-inline constexpr std::uint32_t kMmuextPinL4Table = 3;
-inline constexpr std::uint32_t kMmuextUnpinTable = 4;
-inline constexpr std::uint32_t kMmuextNewBaseptr = 5;
-inline constexpr std::uint32_t kMmuextTlbFlushLocal = 6;
-inline constexpr std::uint32_t kMmuextInvlpgLocal = 7;
-
-/// struct mmuext_op.
-struct MmuextOp {
-  std::uint32_t cmd;   ///< MMUEXT_*
-  std::uint32_t pad;
-  std::uint64_t arg1;  ///< mfn or linear_addr
-  std::uint64_t arg2;  ///< nr_ents, vcpumask or src_mfn
-};
+/// MMUEXT_* commands and struct mmuext_op {cmd, arg1, arg2}.
+using pvkit::xen::kMmuextInvlpgLocal;
+using pvkit::xen::kMmuextNewBaseptr;
+using pvkit::xen::kMmuextPinL1Table;
+using pvkit::xen::kMmuextPinL4Table;
+using pvkit::xen::kMmuextTlbFlushLocal;
+using pvkit::xen::kMmuextUnpinTable;
+using pvkit::xen::MmuextOp;
 
 /// UVMF_* flags of update_va_mapping.
-inline constexpr std::uint64_t kUvmfNone = 0;
-inline constexpr std::uint64_t kUvmfTlbFlush = 1;
-inline constexpr std::uint64_t kUvmfInvlpg = 2;
-inline constexpr std::uint64_t kUvmfLocal = 0;
-inline constexpr std::uint64_t kUvmfAll = 4;
+using pvkit::xen::kUvmfAll;
+using pvkit::xen::kUvmfInvlpg;
+using pvkit::xen::kUvmfLocal;
+using pvkit::xen::kUvmfNone;
+using pvkit::xen::kUvmfTlbFlush;
 
 /// An x86-64 page-table entry as the guest writes it (machine frame numbers).
 class Pte {
@@ -83,7 +74,5 @@ class Pte {
   std::uint64_t raw_ = 0;
 };
 
-static_assert(sizeof(MmuUpdate) == 16);
-static_assert(sizeof(MmuextOp) == 24);
 
 }  // namespace pvkit::guest::xen

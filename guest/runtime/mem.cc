@@ -47,7 +47,8 @@ std::size_t strlen(const char* s) {
   return n;
 }
 
-[[noreturn]] void abort(void) { pvkit::guest::panic("abort() called"); }
+// (Declared by the freestanding C headers; panic() never returns.)
+void abort(void) { pvkit::guest::panic("abort() called"); }
 
 // No virtual functions in pvkit guests; a mistake panics instead of failing to link oddly.
 [[noreturn]] void __cxa_pure_virtual() { pvkit::guest::panic("pure virtual call"); }

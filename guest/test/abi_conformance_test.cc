@@ -150,7 +150,7 @@ TEST(GuestAbi, StartInfoAndNotes) {
   EXPECT_EQ(x::kSifPrivileged, unsigned{SIF_PRIVILEGED});
   EXPECT_EQ(x::kSifInitDomain, unsigned{SIF_INITDOMAIN});
   // XEN_VERSION "xen-3.0" + "-x86_64" is the magic of a 64-bit PV start_info.
-  EXPECT_STREQ(x::kStartInfoMagic64, "xen-3.0-x86_64");
+  EXPECT_STREQ(x::kStartInfoMagic, "xen-3.0-x86_64");
 
   EXPECT_EQ(x::kElfNoteEntry, unsigned{XEN_ELFNOTE_ENTRY});
   EXPECT_EQ(x::kElfNoteHypercallPage, unsigned{XEN_ELFNOTE_HYPERCALL_PAGE});

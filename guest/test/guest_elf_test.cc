@@ -161,7 +161,7 @@ TEST_P(GuestElf, XenNotesHaveTheIntendedValues) {
   EXPECT_EQ(number_note(img_, x::kElfNoteVirtBase), pvkit::guest::kGuestVirtBase);
   EXPECT_EQ(number_note(img_, x::kElfNotePaddrOffset), 0u);
   // The start_info magic a guest checks is "<XEN_VERSION>-x86_64".
-  EXPECT_EQ(std::string(x::kStartInfoMagic64), "xen-3.0-x86_64");
+  EXPECT_EQ(std::string(x::kStartInfoMagic), "xen-3.0-x86_64");
 }
 
 TEST_P(GuestElf, EntryIsStartAndExecutable) {

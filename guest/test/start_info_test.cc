@@ -15,8 +15,8 @@ namespace x = pvkit::guest::xen;
 namespace {
 x::StartInfo make(const char* magic, const char* cmdline) {
   x::StartInfo si{};
-  std::strncpy(si.magic, magic, sizeof(si.magic));
-  std::strncpy(reinterpret_cast<char*>(si.cmd_line), cmdline, sizeof(si.cmd_line));
+  std::strncpy(si.magic.data(), magic, sizeof(si.magic));
+  std::strncpy(reinterpret_cast<char*>(si.cmd_line.data()), cmdline, sizeof(si.cmd_line));
   return si;
 }
 std::string str(g::CmdlineValue v) { return std::string(v.data, v.size); }
@@ -56,7 +56,7 @@ TEST(GuestStartInfo, MalformedNumbersAreRefused) {
 
 TEST(GuestStartInfo, UnterminatedCommandLineStaysInBounds) {
   x::StartInfo si = make("xen-3.0-x86_64", "");
-  std::memset(si.cmd_line, 'k', sizeof(si.cmd_line));  // no NUL anywhere
+  std::memset(si.cmd_line.data(), 'k', sizeof(si.cmd_line));  // no NUL anywhere
   si.cmd_line[0] = 'z';
   si.cmd_line[1] = '=';
   si.cmd_line[2] = '7';
@@ -64,7 +64,7 @@ TEST(GuestStartInfo, UnterminatedCommandLineStaysInBounds) {
   EXPECT_EQ(g::cmdline_u64(si, "z"), 7u);
   EXPECT_FALSE(g::cmdline_value(si, "kkk"));
   // The last word runs to the end of the 1024-byte field and no further.
-  std::memcpy(si.cmd_line + sizeof(si.cmd_line) - 4, " q=5", 4);
+  std::memcpy(si.cmd_line.data() + sizeof(si.cmd_line) - 4, " q=5", 4);
   ASSERT_TRUE(g::cmdline_value(si, "q"));
   EXPECT_EQ(g::cmdline_value(si, "q")->size, 1u);
 }
