@@ -117,6 +117,10 @@ class FakeGrantPlatform {
     std::lock_guard g(mu_);
     mapped_tables_[m.value()] = mapped;
   }
+  void clear_guest_table_maps() {
+    std::lock_guard g(mu_);
+    mapped_tables_.clear();
+  }
   bool is_shared(Mfn m) {
     std::lock_guard g(mu_);
     for (auto& [p, s] : tables_) {
