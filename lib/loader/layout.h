@@ -144,6 +144,15 @@ inline LoadResult<DomainLayout> plan_domain_layout(const PvGuestImage& img,
   if (vb > kstart || (vb & ~kPageMask) != 0 || img.kernel_end.value() < kstart) {
     return LoadError::VirtBaseAboveKernel;
   }
+  // The image may have been built by hand: re-check what the plan derives from it.
+  const std::uint64_t kbytes = img.kernel_end.value() - kstart;
+  if (img.entry.value() < kstart || img.entry.value() - kstart >= kbytes) {
+    return LoadError::EntryOutsideImage;
+  }
+  if (img.hypercall_page && (img.hypercall_page->value() < kstart || kbytes < kPageSize ||
+                             img.hypercall_page->value() - kstart > kbytes - kPageSize)) {
+    return LoadError::HypercallPageOutsideImage;
+  }
   const std::uint64_t kernel_pfn = (kstart - vb) >> kPageShift;
   if (kernel_pfn >= req.nr_pages) return LoadError::NotEnoughMemory;
 

@@ -232,6 +232,25 @@ TEST(LayoutAdversarial, AreaWouldWrapTheAddressSpace) {
   EXPECT_EQ(plan_domain_layout(low, request(8192)).error(), LoadError::NonCanonicalAddress);
 }
 
+TEST(LayoutAdversarial, HandMadeImageIsRechecked) {
+  PvGuestImage img = image_of(testing::minios_like_kernel());
+  PvGuestImage bad_entry = img;
+  bad_entry.entry = VirtAddr{0x30000};
+  EXPECT_EQ(plan_domain_layout(bad_entry, request(8192)).error(), LoadError::EntryOutsideImage);
+  PvGuestImage bad_hc = img;
+  bad_hc.hypercall_page = VirtAddr{0x2f001};
+  EXPECT_EQ(plan_domain_layout(bad_hc, request(8192)).error(),
+            LoadError::HypercallPageOutsideImage);
+  PvGuestImage bad_base = img;
+  bad_base.virt_base = VirtAddr{0x1000};
+  EXPECT_EQ(plan_domain_layout(bad_base, request(8192)).error(), LoadError::VirtBaseAboveKernel);
+  PvGuestImage bad_end = img;
+  bad_end.kernel_end = VirtAddr{0};
+  bad_end.kernel_start = VirtAddr{0x1000};
+  bad_end.entry = VirtAddr{0x1000};
+  EXPECT_NE(plan_domain_layout(bad_end, request(8192)).error(), LoadError::Ok);
+}
+
 // --- start_info ------------------------------------------------------------------------
 
 TEST(StartInfo, DomUFieldsFromPlanAndPlatform) {
