@@ -214,6 +214,54 @@ TEST(EventConcurrency, FifoSendersConsumersMasksAndRetargeting) {
   for (auto b : got) EXPECT_FALSE(w.event_word(kD2, b) & (1u << xen::kEvtchnFifoBusyBit));
 }
 
+// The guest owns MASK and clears PENDING whenever it likes; the hypervisor's set-pending,
+// unmask and close race with it. Afterwards the bitmaps still follow the 2-level rules.
+TEST(EventConcurrency, TwoLevelMasksFlippedWhileSendingAndUnmasking) {
+  EventWorld w;
+  w.create_ok(kD1);
+  w.create_ok(kD2);
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> chans;
+  for (int i = 0; i < 70; ++i) chans.push_back(w.connect(kD1, kD2));  // spans two words
+  std::atomic<int> bad{0};
+  run_threads({
+      [&](std::atomic<bool>& stop) {
+        while (!stop) {
+          for (auto [a, b] : chans) {
+            if (!w.ev->send(kD1, EvtchnPort{a})) ++bad;
+          }
+        }
+      },
+      [&](std::atomic<bool>& stop) {  // the guest: mask, unmask by hypercall, handle
+        std::uint32_t i = 0;
+        while (!stop) {
+          auto b = chans[i++ % chans.size()].second;
+          host::guest_2l_set_mask(w.si(kD2), b, true);
+          if (!w.ev->unmask(kD2, EvtchnPort{b})) ++bad;
+          w.upcall_2l(kD2, 0);
+        }
+      },
+      [&](std::atomic<bool>& stop) {  // another guest vCPU masks and unmasks directly
+        std::uint32_t i = 0;
+        while (!stop) {
+          auto b = chans[(i++ * 7) % chans.size()].second;
+          host::guest_2l_set_mask(w.si(kD2), b, (i & 1) != 0);
+        }
+      },
+  });
+  EXPECT_EQ(bad.load(), 0);
+  // Quiesce: unmask everything, drain, then each channel delivers exactly once.
+  for (auto [a, b] : chans) {
+    host::guest_2l_set_mask(w.si(kD2), b, false);
+    two_level_clear_pending(w.si(kD2), b);
+  }
+  w.upcall_2l(kD2, 0);
+  w.plat.reset_kicks();
+  for (auto [a, b] : chans) ASSERT_TRUE(w.ev->send(kD1, EvtchnPort{a}));
+  auto handled = w.upcall_2l(kD2, 0);
+  EXPECT_EQ(handled.size(), chans.size());
+  EXPECT_EQ(w.plat.kicks(kD2, VcpuId{0}), 1u) << "one upcall for the whole batch";
+}
+
 TEST(EventConcurrency, DestroyWhileOthersSendAndRaiseVirqs) {
   EventWorld w;
   w.create_ok(kD1);
