@@ -10,6 +10,8 @@
 //              hypervisor), #GP (cli, int $0x80 decoded to vector 0x80), #UD reach the hook
 //   io         the TSS I/O bitmap: allowed ports work, denied ones (incl. partial overlaps and
 //              the trailing byte) fault into the hook
+//   copy       the hypervisor copies from/to guest memory: good addresses work, unmapped,
+//              read-only, partially mapped and hypervisor addresses answer -EFAULT (no panic)
 //   timer      LAPIC timer interrupts preempt two spinning ring-3 tasks; the hook switches
 //              between their frames and each task's registers stay its own
 #include <cstdint>
@@ -21,6 +23,7 @@
 #include "pvkit/arch/x86/cpu/idt.h"
 #include "pvkit/arch/x86/cpu/msr.h"
 #include "pvkit/arch/x86/io.h"
+#include "pvkit/arch/x86/mm/guest_copy.h"
 #include "pvkit/arch/x86/mm/page_tables.h"
 #include "pvkit/arch/x86/mm/static_page_pool.h"
 #include "pvkit/platforms/pc/boot_info.h"
@@ -35,6 +38,7 @@ PVKIT_USER_SYM user_syscalls[];
 PVKIT_USER_SYM user_bad_returns[];
 PVKIT_USER_SYM user_faults[];
 PVKIT_USER_SYM user_io[];
+PVKIT_USER_SYM user_copy[];
 PVKIT_USER_SYM user_task_odd[];
 PVKIT_USER_SYM user_task_even[];
 
@@ -346,6 +350,58 @@ void mode_io(pc::Ktest& t, std::uint64_t root) {
           !tss.io.allowed(0x3F8) && !tss.io.allowed(0xFFFF));
 }
 
+// ---------------- mode=copy ----------------
+struct CopyState {
+  bool read_ok = false, write_ok = false, unmapped = false, hv = false, readonly = false,
+       code_intact = false, partial = false, zero_len = false;
+  std::uint64_t final_value = 0;
+  std::uint64_t fixups = 0;
+} g_cp;
+
+void on_copy_syscall(TrapFrame& f) {
+  CurrentGuestMemory mem;
+  if (f.rax == 11) {
+    const std::uint64_t fixups = percpu().fixups;
+    std::uint64_t v = 0;
+    g_cp.read_ok = mem.copy_from_guest(&v, VirtAddr{f.rdi}, 8).is_ok() && v == 0x1122334455667788;
+    const std::uint64_t nv = 0xFEEDFACECAFEBEEF;
+    g_cp.write_ok = mem.copy_to_guest(VirtAddr{f.rdi}, &nv, 8).is_ok();
+    g_cp.unmapped = mem.copy_from_guest(&v, VirtAddr{0x1000}, 8).error() == Errno::Fault;
+    std::uint64_t secret = 0;
+    g_cp.hv = mem.copy_from_guest(&secret, VirtAddr{0xFFFF82D000100000}, 8).error() == Errno::Fault &&
+              secret == 0;
+    std::uint8_t before = 0, after = 0;
+    (void)mem.copy_from_guest(&before, VirtAddr{f.rsi}, 1);
+    const std::uint8_t junk = 0xCC;
+    g_cp.readonly = mem.copy_to_guest(VirtAddr{f.rsi}, &junk, 1).error() == Errno::Fault;
+    g_cp.code_intact = mem.copy_from_guest(&after, VirtAddr{f.rsi}, 1).is_ok() && after == before;
+    g_cp.partial = mem.copy_from_guest(&v, VirtAddr{kUserStack1 + 4096 - 4}, 8).error() == Errno::Fault;
+    g_cp.zero_len = mem.copy_from_guest(nullptr, VirtAddr{0x1000}, 0).is_ok();
+    g_cp.fixups = percpu().fixups - fixups;
+    f.rax = 0;
+    return;
+  }
+  if (f.rax == kDoneNr) {
+    g_cp.final_value = f.rdi;
+    leave_user();
+  }
+  f.rax = static_cast<std::uint64_t>(-38);
+}
+
+void mode_copy(pc::Ktest& t, std::uint64_t root) {
+  set_entry_hooks({.syscall = &on_copy_syscall, .user_fault = nullptr, .timer = nullptr});
+  run(root, user_copy, kUserStack1 + 4096);
+  t.check("copy_from_guest reads the guest's stack", g_cp.read_ok);
+  t.check("copy_to_guest writes it, and ring 3 sees the new value",
+          g_cp.write_ok && g_cp.final_value == 0xFEEDFACECAFEBEEF);
+  t.check("unmapped guest address -> -EFAULT (fault fixed up, no panic)", g_cp.unmapped);
+  t.check("hypervisor address -> -EFAULT before any access, nothing leaked", g_cp.hv);
+  t.check("write to a read-only guest page -> -EFAULT, page unchanged", g_cp.readonly && g_cp.code_intact);
+  t.check("copy running off the end of a mapping -> -EFAULT", g_cp.partial);
+  t.check("zero-length copy touches nothing", g_cp.zero_len);
+  t.check("three ring-0 faults were recovered through the exception table", g_cp.fixups == 3);
+}
+
 // ---------------- mode=timer ----------------
 struct TimerState {
   TrapFrame saved[2];
@@ -410,6 +466,8 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     mode_faults(t, root);
   } else if (is("io")) {
     mode_io(t, root);
+  } else if (is("copy")) {
+    mode_copy(t, root);
   } else if (is("timer")) {
     mode_timer(t, root);
   } else {

@@ -136,6 +136,20 @@ user_io:
         ud2
 msg:    .asciz  "pvkit ring3: hello through the I/O bitmap\n"
 
+/* ---- mode=copy: the hypervisor reads and writes guest memory on a syscall ---- */
+        .globl  user_copy
+user_copy:
+        movabsq $0x1122334455667788, %rax
+        pushq   %rax
+        movq    %rsp, %rdi              /* a valid guest address holding the magic */
+        leaq    pvkit_user_blob_start(%rip), %rsi
+        movl    $11, %eax
+        syscall
+        popq    %rdi                    /* what the hypervisor wrote back */
+        movl    $9, %eax
+        syscall
+        ud2
+
 /* ---- mode=timer: two spinning tasks, preempted and switched by the timer hook ---- */
         .p2align 4
         .globl  user_task_odd

@@ -23,6 +23,12 @@ void pvkit_x86_syscall_entry();
 void pvkit_x86_syscall32_entry();
 void pvkit_x86_run_user(pvkit::x86::TrapFrame* frame);
 [[noreturn]] void pvkit_x86_leave_user();
+// mm/guest_copy.S: (faulting instruction, recovery address) pairs.
+struct PvkitExtableEntry {
+  std::uint64_t insn, fixup;
+};
+__attribute__((visibility("hidden"))) extern const PvkitExtableEntry pvkit_x86_extable[];
+__attribute__((visibility("hidden"))) extern const PvkitExtableEntry pvkit_x86_extable_end[];
 // Called from entry/entry.S.
 void pvkit_x86_trap(pvkit::x86::TrapFrame* f);
 void pvkit_x86_syscall(pvkit::x86::TrapFrame* f);
@@ -273,6 +279,16 @@ extern "C" void pvkit_x86_trap(TrapFrame* f) {
     return;
   }
   if (v == kVecDoubleFault || v == kVecMachineCheck) fatal(*f, "double fault / machine check");
+  if (!f->from_user() && (v == kVecPageFault || v == kVecGeneralProtection)) {
+    // A guest-memory copy that faulted: resume at its recovery point (mm/guest_copy.h).
+    for (const PvkitExtableEntry* e = pvkit_x86_extable; e < pvkit_x86_extable_end; ++e) {
+      if (e->insn == f->rip) {
+        f->rip = e->fixup;
+        ++pc.fixups;
+        return;
+      }
+    }
+  }
   if (f->from_user()) {
     if (v < kNumExceptionVectors && g_hooks.user_fault != nullptr) {
       g_hooks.user_fault(*f);

@@ -9,6 +9,7 @@
 #include "pvkit/arch/x86/cpu/frame.h"
 #include "pvkit/arch/x86/cpu/hypercall_regs.h"
 #include "pvkit/arch/x86/cpu/trap_dump.h"
+#include "pvkit/arch/x86/mm/guest_copy.h"
 
 namespace pvkit::x86 {
 namespace {
@@ -167,6 +168,24 @@ TEST(FaultDecodeAdversarial, NotASoftIntUnlessBytesAndCodeAgree) {
   EXPECT_FALSE(decode_soft_int_gp(0x80 * 8 + 2, int80, 1)); // bytes unreadable
   EXPECT_FALSE(decode_soft_int_gp(0x80 * 8 + 2, nullptr, 0));
   EXPECT_FALSE(decode_soft_int_gp(0x80 * 8 + 0, int80, 2)); // GDT selector, not the IDT
+}
+
+TEST(GuestCopyAdversarial, RangesNeverReachTheHypervisorOrWrap) {
+  EXPECT_TRUE(guest_range_ok(0x400000, 4096));
+  EXPECT_TRUE(guest_range_ok(0x1234, 0));
+  EXPECT_TRUE(guest_range_ok(0x00007FFFFFFFF000ull, 0x1000));
+  EXPECT_FALSE(guest_range_ok(0x00007FFFFFFFF000ull, 0x1001));  // into the canonical hole
+  EXPECT_FALSE(guest_range_ok(0x0000800000000000ull, 1));
+  EXPECT_FALSE(guest_range_ok(0xFFFF800000000000ull, 1));       // first hypervisor byte
+  EXPECT_FALSE(guest_range_ok(0xFFFF82D000100000ull, 8));
+  EXPECT_FALSE(guest_range_ok(0xFFFF87FFFFFFFFFFull, 1));       // last hypervisor byte
+  EXPECT_FALSE(guest_range_ok(0xFFFF7FFFFFFFFFF8ull, 16));      // non-canonical start
+  EXPECT_TRUE(guest_range_ok(0xFFFF880000000000ull, 8));        // guest kernel space (slot 272)
+  EXPECT_FALSE(guest_range_ok(0xFFFF87FFFFFFFFF8ull, 16));      // straddles the end of the hv range
+  EXPECT_TRUE(guest_range_ok(0xFFFFFFFFFFFFF000ull, 0x1000));   // the very top
+  EXPECT_FALSE(guest_range_ok(0xFFFFFFFFFFFFF000ull, 0x1001));  // wraps to 0
+  EXPECT_FALSE(guest_range_ok(0x10, UINT64_MAX));
+  EXPECT_FALSE(guest_range_ok(0x7FFFFFFF0000ull, 0xFFFF800000000000ull));  // low to high across all
 }
 
 TEST(TrapDump, HasEveryRegisterAndControlRegister) {

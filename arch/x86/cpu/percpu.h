@@ -45,6 +45,7 @@ struct PerCpu {
   std::uint64_t spurious_count;
   std::uint64_t sysret_returns;  // returns to ring 3 through SYSRET
   std::uint64_t iret_returns;    // returns to ring 3 through IRETQ
+  std::uint64_t fixups;          // ring-0 faults recovered through the exception table
 };
 static_assert(offsetof(PerCpu, self) == PVKIT_PERCPU_SELF);
 static_assert(offsetof(PerCpu, kstack_top) == PVKIT_PERCPU_KSTACK_TOP);
