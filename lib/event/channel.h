@@ -49,7 +49,9 @@ struct Channel {
   SpinLock lock;
   /// The vCPU this channel notifies.
   std::atomic<std::uint32_t> notify_vcpu{0};
-  /// FIFO: the queue the event was last linked on (fifo_queue_key).
+  /// FIFO: the queue the event was last linked on (fifo_queue_key). Only FIFO linking changes
+  /// it, so "queue Q's private tail is this port" implies "last_queue is Q" (a stale tail can
+  /// never make the hypervisor link across queues).
   std::atomic<std::uint32_t> last_queue{fifo_queue_key(0, xen::kEvtchnFifoPriorityDefault)};
   /// Unbound: the domain allowed to bind. Interdomain: the peer domain.
   std::uint16_t remote_dom = 0;

@@ -618,8 +618,8 @@ class EventChannels {
     c.value = value;
     c.notify_vcpu.store(vcpu, std::memory_order_relaxed);
     c.priority.store(xen::kEvtchnFifoPriorityDefault, std::memory_order_relaxed);
-    c.last_queue.store(fifo_queue_key(vcpu, xen::kEvtchnFifoPriorityDefault),
-                       std::memory_order_relaxed);
+    // last_queue is deliberately kept: if the event is still on the queue it was last linked
+    // on (the guest has not consumed it), only that queue may forget it as its tail.
     c.deferred_pending.store(false, std::memory_order_relaxed);
     c.state.store(st, std::memory_order_release);
   }
@@ -783,9 +783,6 @@ class EventChannels {
       const ChannelState st = c->state.load(std::memory_order_relaxed);
       if (st == ChannelState::Free || st == ChannelState::Reserved) continue;
       c->priority.store(xen::kEvtchnFifoPriorityDefault, std::memory_order_relaxed);
-      c->last_queue.store(fifo_queue_key(c->notify_vcpu.load(std::memory_order_relaxed),
-                                         xen::kEvtchnFifoPriorityDefault),
-                          std::memory_order_relaxed);
       const bool was_pending = two_level_op(d, p, [&](auto* s, auto*) {
         return two_level_is_pending(s, p);
       }, 0);

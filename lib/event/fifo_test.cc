@@ -230,6 +230,34 @@ TEST(FifoQueues, RetargetedEventStaysOnItsOldQueueUntilConsumed) {
   EXPECT_EQ(w.plat.kicks(kD1, VcpuId{1}), 1u);
 }
 
+// A port closed while still on a queue and re-bound to another vCPU: the queue it was on must
+// forget it as its tail, or the next event on that queue would be linked behind it across
+// queues.
+TEST(FifoQueues, RebindingAPortStillOnAQueueNeverLinksAcrossQueues) {
+  EventWorld w;
+  w.create_ok(kD1, {.nr_vcpus = 2});
+  w.make_fifo(kD1, 2, 1);
+  auto g0 = w.fifo_guest(kD1, 0);
+  auto g1 = w.fifo_guest(kD1, 1);
+  auto p = w.ev->bind_ipi(kD1, VcpuId{1});
+  ASSERT_TRUE(w.ev->send(kD1, *p));  // p is vCPU 1's tail, not consumed
+  ASSERT_TRUE(w.ev->close(kD1, *p));
+  auto p2 = w.ev->bind_ipi(kD1, VcpuId{0});  // the same port number, now for vCPU 0
+  ASSERT_EQ(p2->value(), p->value());
+  EXPECT_TRUE(g1.upcall(w.vi(kD1, 1)).empty()) << "closed: no longer pending, just unlinked";
+  ASSERT_TRUE(w.ev->send(kD1, *p2));  // linked on vCPU 0's queue now
+  auto r = w.ev->bind_ipi(kD1, VcpuId{1});
+  ASSERT_TRUE(w.ev->send(kD1, *r));  // vCPU 1's queue must start afresh at head
+  EXPECT_NE(word_of(w, kD1, p2->value()).link(), r->value());
+  EXPECT_EQ(w.control_block(kD1, 1)->head[7], r->value());
+  auto h0 = g0.upcall(w.vi(kD1, 0));
+  auto h1 = g1.upcall(w.vi(kD1, 1));
+  ASSERT_EQ(h0.size(), 1u);
+  EXPECT_EQ(h0[0], p2->value());
+  ASSERT_EQ(h1.size(), 1u);
+  EXPECT_EQ(h1[0], r->value());
+}
+
 // Hostile shared memory: the guest writes nonsense LINK values into its event words and the
 // control block; the hypervisor never follows LINK and never trusts a head it did not write.
 TEST(FifoHostile, BogusLinkValuesAndHeadsNeverMisleadTheHypervisor) {
