@@ -57,6 +57,9 @@ namespace pvkit {
 struct GrantPteFlags {
   bool readonly = false;  ///< GNTMAP_readonly: no RW bit
   bool user = false;      ///< GNTMAP_application_map: US bit set
+  bool pwt = false;       ///< the granter's GTF_PWT: write-through
+  bool pcd = false;       ///< the granter's GTF_PCD: cache disabled
+  bool pat = false;       ///< the granter's GTF_PAT: PAT bit of the L1 entry
 };
 
 namespace grant_mapping_detail {
@@ -89,6 +92,9 @@ Result<std::uint64_t> install(V& mm, Domain& mapper, L1Slot slot, Mfn frame, Gra
   val = Pte::Nx::set(val, 1);
   if (!fl.readonly) val = Pte::Dirty::set(Pte::Rw::set(val, 1), 1);
   if (fl.user) val = Pte::User::set(val, 1);
+  if (fl.pwt) val = Pte::Pwt::set(val, 1);
+  if (fl.pcd) val = Pte::Pcd::set(val, 1);
+  if (fl.pat) val = Pte::PsePat::set(val, 1);
   val = Pte::with_frame(val, frame);
   std::uint64_t* e = mm.entries(slot.table);
   const std::uint64_t old = V::load(&e[slot.index]);

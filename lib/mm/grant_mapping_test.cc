@@ -72,10 +72,13 @@ TEST(GrantMapping, ReadonlyByPte) {
   const std::uint32_t types = w.info(w.gframe).type_count;
   ASSERT_TRUE(grant_get_frame(w.mm, w.gframe, w.granter, false));
   EXPECT_EQ(w.info(w.gframe).type_count, types);
-  auto pte = grant_install_pte(w.mm, w.mapper, w.slot(), w.gframe, GrantPteFlags{.readonly = true, .user = true});
+  auto pte = grant_install_pte(w.mm, w.mapper, w.slot(), w.gframe,
+                               GrantPteFlags{.readonly = true, .user = true, .pcd = true});
   ASSERT_TRUE(pte.ok());
   EXPECT_FALSE(X86Pte::Rw::test(*pte));
   EXPECT_TRUE(X86Pte::User::test(*pte));
+  EXPECT_TRUE(X86Pte::Pcd::test(*pte));
+  EXPECT_FALSE(X86Pte::Pwt::test(*pte));
   ASSERT_TRUE(grant_remove_pte(w.mm, w.mapper, w.slot(), w.gframe, true).ok());
   grant_put_frame(w.mm, w.gframe, false);
 }
