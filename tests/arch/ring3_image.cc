@@ -12,10 +12,14 @@
 //              the trailing byte) fault into the hook
 //   copy       the hypervisor copies from/to guest memory: good addresses work, unmapped,
 //              read-only, partially mapped and hypervisor addresses answer -EFAULT (no panic)
+//   xen        ring 3 makes real Xen hypercalls (xen_version, console_io) through
+//              lib/hypercall's table and hypercall_entry: results, -EFAULT, -ENOSYS, and a
+//              console write that continues (re-executes) chunk by chunk
 //   timer      LAPIC timer interrupts preempt two spinning ring-3 tasks; the hook switches
 //              between their frames and each task's registers stay its own
 #include <cstdint>
 #include <cstring>
+#include <span>
 
 #include "pvkit/arch/x86/cpu/cpu.h"
 #include "pvkit/arch/x86/cpu/fault_decode.h"
@@ -26,6 +30,10 @@
 #include "pvkit/arch/x86/mm/guest_copy.h"
 #include "pvkit/arch/x86/mm/page_tables.h"
 #include "pvkit/arch/x86/mm/static_page_pool.h"
+#include "pvkit/hypercall/console_io.h"
+#include "pvkit/hypercall/entry.h"
+#include "pvkit/hypercall/table.h"
+#include "pvkit/hypercall/xen_version.h"
 #include "pvkit/platforms/pc/boot_info.h"
 #include "pvkit/platforms/pc/ktest.h"
 #include "pvkit/platforms/pc/log.h"
@@ -39,6 +47,9 @@ PVKIT_USER_SYM user_bad_returns[];
 PVKIT_USER_SYM user_faults[];
 PVKIT_USER_SYM user_io[];
 PVKIT_USER_SYM user_copy[];
+PVKIT_USER_SYM user_xen[];
+PVKIT_USER_SYM xenmsg[];
+PVKIT_USER_SYM xenmsg_end[];
 PVKIT_USER_SYM user_task_odd[];
 PVKIT_USER_SYM user_task_even[];
 
@@ -402,6 +413,76 @@ void mode_copy(pc::Ktest& t, std::uint64_t root) {
   t.check("three ring-0 faults were recovered through the exception table", g_cp.fixups == 3);
 }
 
+// ---------------- mode=xen ----------------
+struct ImageConsole {
+  std::size_t bytes = 0;
+  unsigned writes = 0;
+  void write(std::span<const char> s) {
+    pc::console_write(s.data(), s.size());
+    bytes += s.size();
+    ++writes;
+  }
+  std::size_t read(std::span<char>) { return 0; }
+  bool accepts_unprivileged_writes() { return true; }
+};
+
+struct XenCtx {
+  CurrentGuestMemory mem;
+  ImageConsole* con;
+  XenVersionInfo info;
+  bool guest_kernel_mode() { return true; }
+  CurrentGuestMemory& guest_memory() { return mem; }
+  const XenVersionInfo& xen_version_info() { return info; }
+  xen::DomainHandle domain_handle() { return {}; }
+  bool is_privileged() { return false; }
+  ImageConsole& console() { return *con; }
+};
+using XenTable = HypercallTable<XenVersion, BasicConsoleIo<16>>;
+
+struct XenState {
+  ImageConsole con;
+  unsigned reexecutions = 0;
+  std::uint64_t r12 = 0, r13 = 0, r14 = 0, rbx = 0, rbp = 0;
+  char extraversion[16] = {};
+  bool done = false;
+} g_xen;
+
+void on_xen_syscall(TrapFrame& f) {
+  if (f.rax == 0xDEAD) {
+    g_xen.r12 = f.r12, g_xen.r13 = f.r13, g_xen.r14 = f.r14, g_xen.rbx = f.rbx, g_xen.rbp = f.rbp;
+    CurrentGuestMemory mem;
+    (void)mem.copy_from_guest(g_xen.extraversion, VirtAddr{f.rdi}, sizeof g_xen.extraversion);
+    g_xen.done = true;
+    leave_user();
+  }
+  XenCtx ctx{CurrentGuestMemory{}, &g_xen.con, XenVersionInfo{}};
+  HypercallArgs a = hypercall_args(f);
+  const EntryResult r = hypercall_entry<XenTable>(ctx, a);
+  if (r.action == EntryAction::kReexecute) {
+    ++g_xen.reexecutions;
+    reexecute_hypercall(f, a);
+  } else {
+    return_from_hypercall(f, r.rax);
+  }
+}
+
+void mode_xen(pc::Ktest& t, std::uint64_t root) {
+  set_entry_hooks({.syscall = &on_xen_syscall, .user_fault = nullptr, .timer = nullptr});
+  run(root, user_xen, kUserStack1 + 4096);
+  const std::size_t len = static_cast<std::size_t>(xenmsg_end - xenmsg);
+  t.check("ring 3 reached the end", g_xen.done);
+  t.check("xen_version(XENVER_version) = 4.17 in RAX", g_xen.r12 == ((4u << 16) | 17u));
+  t.check("xen_version(XENVER_extraversion) filled the guest buffer",
+          g_xen.r13 == 0 && std::strcmp(g_xen.extraversion, ".0-pvkit") == 0);
+  t.check("a hypervisor address as the buffer -> -EFAULT", static_cast<std::int64_t>(g_xen.r14) == -14);
+  t.check("unknown hypercall -> -ENOSYS", static_cast<std::int64_t>(g_xen.rbx) == -38);
+  constexpr std::size_t kChunk = BasicConsoleIo<16>::kChunk;  // a budget of 16 ends each call after one chunk
+  pc::printf("pvkit: console_io: %lu bytes, %u re-executions\n", static_cast<unsigned long>(len), g_xen.reexecutions);
+  t.check("console_io write finished with 0 after re-executions",
+          g_xen.rbp == 0 && g_xen.reexecutions >= 2 && g_xen.reexecutions == (len + kChunk - 1) / kChunk - 1);
+  t.check("every byte reached the console exactly once", g_xen.con.bytes == len);
+}
+
 // ---------------- mode=timer ----------------
 struct TimerState {
   TrapFrame saved[2];
@@ -468,6 +549,8 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     mode_io(t, root);
   } else if (is("copy")) {
     mode_copy(t, root);
+  } else if (is("xen")) {
+    mode_xen(t, root);
   } else if (is("timer")) {
     mode_timer(t, root);
   } else {

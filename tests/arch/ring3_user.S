@@ -150,6 +150,46 @@ user_copy:
         syscall
         ud2
 
+/* ---- mode=xen: real Xen hypercalls through lib/hypercall's table ---- */
+        .globl  user_xen
+user_xen:
+        movl    $17, %eax               /* xen_version(XENVER_version, NULL) */
+        xorl    %edi, %edi
+        xorl    %esi, %esi
+        syscall
+        movq    %rax, %r12
+        subq    $32, %rsp
+        movl    $17, %eax               /* xen_version(XENVER_extraversion, stack buffer) */
+        movl    $1, %edi
+        movq    %rsp, %rsi
+        syscall
+        movq    %rax, %r13
+        movl    $17, %eax               /* ... into the hypervisor: -EFAULT */
+        movl    $1, %edi
+        movabsq $0xFFFF82D000100000, %rsi
+        syscall
+        movq    %rax, %r14
+        movl    $63, %eax               /* no such hypercall: -ENOSYS */
+        syscall
+        movq    %rax, %rbx
+        movl    $18, %eax               /* console_io(CONSOLEIO_write, len, msg): continues */
+        xorl    %edi, %edi
+        movl    $(xenmsg_end - xenmsg), %esi
+        leaq    xenmsg(%rip), %rdx
+        syscall
+        movq    %rax, %rbp
+        movl    $0xDEAD, %eax           /* test over: rdi = the extraversion buffer */
+        movq    %rsp, %rdi
+        syscall
+        ud2
+        .globl  xenmsg
+        .globl  xenmsg_end
+xenmsg: .ascii  "pvkit ring3: console_io through lib/hypercall; this message is longer than one\n"
+        .ascii  "pvkit ring3: 128-byte chunk, and the handler's 16-byte budget makes it continue\n"
+        .ascii  "pvkit ring3: after every chunk: RIP goes back over the syscall, which runs again\n"
+        .ascii  "pvkit ring3: with the advanced (count, buffer) the handler left in RSI and RDX.\n"
+xenmsg_end:
+
 /* ---- mode=timer: two spinning tasks, preempted and switched by the timer hook ---- */
         .p2align 4
         .globl  user_task_odd
