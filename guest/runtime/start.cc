@@ -1,5 +1,5 @@
 // pvkit guest runtime: from the entry stub to the kernel's guest_main, and back out through
-// SCHEDOP_shutdown; the C++ ends of the upcall and failsafe entries.
+// SCHEDOP_shutdown; the C++ end of the failsafe entry; panic().
 #include <cstdint>
 
 #include "pvkit/guest/console.h"
@@ -18,13 +18,6 @@ extern "C" {
     pvkit::guest::shutdown(pvkit::guest::xen::kShutdownCrash);
   }
   pvkit::guest::shutdown(pvkit::guest::xen::kShutdownPoweroff);
-}
-
-// Called by pvkit_guest_hypervisor_callback (upcall.S) with events masked.
-void pvkit_guest_event_upcall() {
-  pvkit::guest::xen::SharedInfo* s = pvkit::guest::shared_info();
-  if (s == nullptr) return;  // cannot happen: the callback is registered after the mapping
-  (void)pvkit::guest::events().dispatch(*s, s->vcpu_info[0]);
 }
 
 // Called by pvkit_guest_failsafe_callback with the failsafe frame.
