@@ -9,8 +9,9 @@
 //   MMU_MACHPHYS_UPDATE (1): M2P entry of frame ptr >> 12 (a frame of FD) := val
 //   anything else: -ENOSYS.
 // foreigndom bits 0-15 = FD (owner of the data frames new L1 entries may map, DOMID_SELF for
-// the caller), bits 16-31 = PFD + 1 (0: the caller). Foreign owners need privilege (-EPERM),
-// unknown ones give -ESRCH, before any request runs.
+// the caller), bits 16-31 = PFD + 1 (0, or the caller's own id + 1: the caller). Foreign
+// owners need privilege (-EPERM), unknown ones give -ESRCH, before any request runs. As in
+// Xen, FD naming the caller by its own id (not DOMID_SELF) is -ESRCH.
 // Requests are copied one by one with per-element bounds checks (invariant 4). The loop is
 // bounded by the verifier's per-call budget (invariant 6): on preemption the handler rewrites
 // its arguments — reqs advanced past the done requests, count = remaining | MMU_UPDATE_PREEMPTED
@@ -61,7 +62,7 @@ struct MmuUpdateOp {
     Result<Domain*> pg = mm_detail::resolve_owner(ctx.domains(), *cur, static_cast<std::uint16_t>(foreigndom & 0xFFFF));
     if (!pg) return pg.status().guest_value();
     Domain* pt_owner = cur;
-    if (const std::uint32_t pfd = foreigndom >> xen::kForeigndomPtOwnerShift; pfd != 0) {
+    if (const std::uint32_t pfd = foreigndom >> xen::kForeigndomPtOwnerShift; pfd != 0 && pfd - 1 != cur->id.value()) {
       Result<Domain*> pt = mm_detail::resolve_owner(ctx.domains(), *cur, static_cast<std::uint16_t>(pfd - 1));
       if (!pt) return pt.status().guest_value();
       pt_owner = *pt;

@@ -132,6 +132,7 @@ TEST(MmuUpdate, ForeignDomainResolution) {
   EXPECT_EQ(w.mmu_update(1, kDomidSelf.value() | (3u << 16)), kEperm);  // PFD = d2, unprivileged
   EXPECT_EQ(w.mmu_update(1, kDomidSelf.value() | (78u << 16)), kEsrch);
   EXPECT_EQ(w.mem.writes(), 0u) << "no pdone written on argument errors";
+  EXPECT_EQ(w.mmu_update(1, kDomidSelf.value() | (2u << 16)), 0);  // PFD = the caller itself
 }
 
 TEST(MmuUpdate, PrivilegedForeignMapping) {

@@ -6,7 +6,11 @@
 //
 // How to use it: a platform type provides
 //   std::uint64_t* frame_entries(Mfn)          // the frame's 512 entries, nullptr if not RAM
-//   void fill_xen_l4_slots(Mfn, std::uint64_t*) // write slots 256..271 of a new L4
+//   void fill_xen_l4_slots(Mfn, std::uint64_t*) // write slots 256..271 of a new L4; these
+//                                               // entries must be supervisor-only (US=0): PV
+//                                               // guest kernels run in ring 3, so nothing
+//                                               // reached through them (even via a guest's
+//                                               // read-only recursive slot) is guest-visible
 //   void flush_tlb_all()                        // hypervisor duty: every vCPU of every domain
 //   void flush_tlb(DomId, const VcpuMask&)      // guest-requested full flush of some vCPUs
 //   void invlpg(DomId, const VcpuMask&, VirtAddr)
