@@ -13,6 +13,7 @@
 #include "pvkit/arch/x86/io.h"
 #include "pvkit/arch/x86/mm/page_tables.h"
 #include "pvkit/arch/x86/mm/static_page_pool.h"
+#include "pvkit/arch/x86/mm/tlb.h"
 #include "pvkit/platforms/pc/boot_info.h"
 #include "pvkit/platforms/pc/ktest.h"
 #include "pvkit/platforms/pc/log.h"
@@ -79,6 +80,34 @@ void check_state(pc::Ktest& t) {
   t.check("the boot identity map is gone", !hv.lookup(0x100000).present() && !hv.lookup(0).present());
   t.check("the image is still mapped in slot 261",
           hv.lookup(reinterpret_cast<std::uint64_t>(&check_state)).present());
+}
+
+// Remapping a hypervisor address: the new frame is seen once the TLB entry is flushed, by
+// INVLPG and by a full flush.
+void check_tlb(pc::Ktest& t) {
+  static StaticPagePool<4> pool;
+  PageTables<StaticPagePool<4>, HvDirectMap> hv(pool, HvDirectMap{});
+  hv.adopt(read_cr3() & ~std::uint64_t{0xFFF});
+  auto* a = static_cast<volatile std::uint64_t*>(pool.alloc_page());
+  auto* b = static_cast<volatile std::uint64_t*>(pool.alloc_page());
+  *a = 0xAAAA;
+  *b = 0xBBBB;
+  const std::uint64_t va = 0xFFFF82D080000000;  // slot 261, outside the direct map's first GiB
+  auto* p = reinterpret_cast<volatile std::uint64_t*>(va);
+  bool ok = hv.map(va, hv_phys(const_cast<std::uint64_t*>(a)), PageFlags{.writable = true, .nx = true}).is_ok();
+  ok = ok && *p == 0xAAAA;
+  ok = ok && hv.unmap(va).ok();
+  ok = ok && hv.map(va, hv_phys(const_cast<std::uint64_t*>(b)), PageFlags{.writable = true, .nx = true}).is_ok();
+  flush_tlb_page(va);
+  const bool after_invlpg = ok && *p == 0xBBBB;
+  ok = ok && hv.unmap(va).ok();
+  ok = ok && hv.map(va, hv_phys(const_cast<std::uint64_t*>(a)), PageFlags{.writable = true, .nx = true}).is_ok();
+  flush_tlb_all();
+  const bool after_full = ok && *p == 0xAAAA;
+  (void)hv.unmap(va);
+  flush_tlb_page(va);
+  t.check("remap + INVLPG: the new frame is visible", after_invlpg);
+  t.check("remap + full flush: the new frame is visible", after_full);
 }
 
 void check_nmi_and_timer(pc::Ktest& t) {
@@ -155,6 +184,7 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     t.finish();
   }
   check_state(t);
+  check_tlb(t);
   check_nmi_and_timer(t);
   t.finish();
 }

@@ -297,7 +297,7 @@ void mode_faults(pc::Ktest& t, std::uint64_t root) {
   run(root, user_faults, kUserStack1 + 4096);
   using Pf = PageFaultErrorCode;
   const FaultRecord* r = g_fs.r;
-  t.check("8 ring-3 faults reached the hook", g_fs.n == 8);
+  t.check("9 ring-3 faults reached the hook", g_fs.n == 9);
   t.check("int3 -> #BP", r[0].vector == kVecBreakpoint);
   t.check("unmapped read -> #PF, CR2 0x1000, user, not present",
           r[1].vector == kVecPageFault && r[1].cr2 == 0x1000 && r[1].error == Pf::User::kBit);
@@ -314,6 +314,9 @@ void mode_faults(pc::Ktest& t, std::uint64_t root) {
   t.check("jump into the hypervisor -> #PF instruction fetch",
           r[7].vector == kVecPageFault && r[7].cr2 == 0xFFFF82D000100000 &&
               Pf::InstructionFetch::test(r[7].error) && Pf::User::test(r[7].error));
+  t.check("jump to the NX stack -> #PF present|user|fetch (EFER.NXE and the NX bit work)",
+          r[8].vector == kVecPageFault && r[8].cr2 == kUserStack1 + 4096 - 16 &&
+              r[8].error == (Pf::Present::kBit | Pf::User::kBit | Pf::InstructionFetch::kBit));
   bool gs = true;
   for (unsigned i = 0; i < g_fs.n; ++i) gs = gs && r[i].gs_ok;
   t.check("GS swapped on every fault from ring 3", gs);

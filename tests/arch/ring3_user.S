@@ -95,7 +95,10 @@ user_faults:
 7:      leaq    8f(%rip), %r15
         movabsq $0xFFFF82D000100000, %rax
         jmp     *%rax                   /* #PF: instruction fetch from the hypervisor */
-8:      movl    $9, %eax
+8:      leaq    9f(%rip), %r15
+        leaq    -16(%rsp), %rax
+        jmp     *%rax                   /* #PF: instruction fetch from the NX stack page */
+9:      movl    $9, %eax
         syscall
         ud2
 
