@@ -265,12 +265,20 @@ struct FaultRecord {
   bool gs_ok;
 };
 struct FaultState {
-  FaultRecord r[10] = {};
+  FaultRecord r[12] = {};
   unsigned n = 0;
+  unsigned debug_traps = 0;
+  bool traced_syscall = false;
+  bool tf_in_syscall_frame = false;
 } g_fs;
 
 void on_fault(TrapFrame& f) {
-  if (g_fs.n < 10) {
+  if (f.vector == kVecDebug) {  // a trap: RIP is already past the traced instruction
+    ++g_fs.debug_traps;
+    if (g_fs.traced_syscall) f.rflags = Rflags::Trap::set(f.rflags, false);
+    return;
+  }
+  if (g_fs.n < 12) {
     FaultRecord& r = g_fs.r[g_fs.n++];
     r.vector = f.vector;
     r.error = f.error_code;
@@ -289,6 +297,12 @@ void on_fault(TrapFrame& f) {
 
 void on_done_syscall(TrapFrame& f) {
   if (f.rax == kDoneNr) leave_user();
+  if (f.rax == 12) {  // the single-stepped syscall (faults mode)
+    g_fs.traced_syscall = true;
+    g_fs.tf_in_syscall_frame = Rflags::Trap::test(f.rflags);
+    f.rax = 0;
+    return;
+  }
   f.rax = static_cast<std::uint64_t>(-38);
 }
 
@@ -317,6 +331,8 @@ void mode_faults(pc::Ktest& t, std::uint64_t root) {
   t.check("jump to the NX stack -> #PF present|user|fetch (EFER.NXE and the NX bit work)",
           r[8].vector == kVecPageFault && r[8].cr2 == kUserStack1 + 4096 - 16 &&
               r[8].error == (Pf::Present::kBit | Pf::User::kBit | Pf::InstructionFetch::kBit));
+  t.check("single-stepping across syscall: #DB before and after it in ring 3, none in the hypervisor",
+          g_fs.traced_syscall && g_fs.tf_in_syscall_frame && g_fs.debug_traps == 2);
   bool gs = true;
   for (unsigned i = 0; i < g_fs.n; ++i) gs = gs && r[i].gs_ok;
   t.check("GS swapped on every fault from ring 3", gs);

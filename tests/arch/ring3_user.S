@@ -98,7 +98,13 @@ user_faults:
 8:      leaq    9f(%rip), %r15
         leaq    -16(%rsp), %rax
         jmp     *%rax                   /* #PF: instruction fetch from the NX stack page */
-9:      movl    $9, %eax
+9:      pushfq                          /* single-step across a syscall: */
+        orq     $0x100, (%rsp)
+        popfq
+        movl    $12, %eax               /* #DB (trap) after this instruction */
+        syscall                         /* FMASK clears TF: no #DB in the hypervisor */
+        nop                             /* TF back from R11: #DB after this; the hook clears TF */
+        movl    $9, %eax
         syscall
         ud2
 
