@@ -28,6 +28,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <new>
 
 #include "pvkit/base/spinlock.h"
@@ -290,7 +291,8 @@ class EventChannels {
     LockGuard g(d.lock);
     Channel* c = d.lookup(port.value());
     if (c == nullptr) return Errno::Inval;
-    xen::EvtchnStatus s{};
+    xen::EvtchnStatus s;
+    std::memset(&s, 0, sizeof(s));  // padding and the unused union bytes too
     s.dom = dom.value();
     s.port = port.value();
     s.vcpu = c->notify_vcpu.load(std::memory_order_relaxed);

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 
 #include "pvkit/base/guest_memory.h"
 #include "pvkit/base/status.h"
@@ -67,7 +68,7 @@ struct EventChannelOp {
       case xen::kEvtchnOpStatus:
         return in_out<xen::EvtchnStatus>(ctx, arg, [&](auto& op) -> Status {
           auto r = ev.status(me, DomId{op.dom}, EvtchnPort{op.port});
-          if (r) op = *r;  // a fresh, fully initialised struct (invariant 5)
+          if (r) fill_status(op, *r);
           return r.status();
         });
       case xen::kEvtchnOpAllocUnbound:
@@ -121,6 +122,32 @@ struct EventChannelOp {
   }
 
  private:
+  /// Rebuilds the guest's evtchn_status from zero, field by field, so that no byte (padding,
+  /// the unused part of the union) carries anything but zero (invariant 5).
+  static void fill_status(xen::EvtchnStatus& out, const xen::EvtchnStatus& in) {
+    std::memset(&out, 0, sizeof(out));
+    out.dom = in.dom;
+    out.port = in.port;
+    out.status = in.status;
+    out.vcpu = in.vcpu;
+    switch (in.status) {
+      case xen::kEvtchnStatUnbound:
+        out.u.unbound.dom = in.u.unbound.dom;
+        break;
+      case xen::kEvtchnStatInterdomain:
+        out.u.interdomain.dom = in.u.interdomain.dom;
+        out.u.interdomain.port = in.u.interdomain.port;
+        break;
+      case xen::kEvtchnStatPirq:
+        out.u.pirq = in.u.pirq;
+        break;
+      case xen::kEvtchnStatVirq:
+        out.u.virq = in.u.virq;
+        break;
+      default:
+        break;
+    }
+  }
   /// Copies T in, runs f(T&) -> Status; nothing is copied back.
   template <typename T, typename Ctx, typename F>
   static std::int64_t in_only(Ctx& ctx, VirtAddr arg, F&& f) {
