@@ -23,7 +23,7 @@ namespace pvkit {
 
 template <GrantPlatform P, std::size_t N, GrantLimits L>
 GrantStatus GrantTables<P, N, L>::map(DomId lid, const xen::GnttabMapGrantRef& op, GrantHandle& handle,
-                                      std::uint64_t& dev_bus_addr) {
+                                      std::uint64_t& dev_bus_addr, VcpuId vcpu) {
   handle = GrantHandle{grant::kNoHandle};
   dev_bus_addr = 0;
   if ((op.flags & (xen::kGntmapHostMap | xen::kGntmapDeviceMap)) == 0) return GrantStatus::BadGntref;
@@ -45,7 +45,7 @@ GrantStatus GrantTables<P, N, L>::map(DomId lid, const xen::GnttabMapGrantRef& o
   GrantStatus st;
   {
     LockGuard g(rd->lock);
-    st = map_locked(*rd, rid, *ld, lid, op, *h, dev_bus_addr);
+    st = map_locked(*rd, rid, *ld, lid, vcpu, op, *h, dev_bus_addr);
   }
   if (st != GrantStatus::Okay) {
     free_handle(*ld, *h);
@@ -57,7 +57,7 @@ GrantStatus GrantTables<P, N, L>::map(DomId lid, const xen::GnttabMapGrantRef& o
 }
 
 template <GrantPlatform P, std::size_t N, GrantLimits L>
-GrantStatus GrantTables<P, N, L>::map_locked(Domain& rd, DomId rid, Domain& ld, DomId lid,
+GrantStatus GrantTables<P, N, L>::map_locked(Domain& rd, DomId rid, Domain& ld, DomId lid, VcpuId vcpu,
                                              const xen::GnttabMapGrantRef& op, std::uint32_t handle,
                                              std::uint64_t& dev_bus_addr) {
   if (rd.state != grant::DomainState::Live) return GrantStatus::BadDomain;
@@ -115,6 +115,7 @@ GrantStatus GrantTables<P, N, L>::map_locked(Domain& rd, DomId rid, Domain& ld, 
   GrantHostMapping hm{};
   if (host) {
     hm.addr = op.host_addr;
+    hm.vcpu = vcpu;
     hm.contains_pte = (op.flags & xen::kGntmapContainsPte) != 0;
     hm.readonly = ro;
     hm.application = (op.flags & xen::kGntmapApplicationMap) != 0;
@@ -140,7 +141,7 @@ GrantStatus GrantTables<P, N, L>::map_locked(Domain& rd, DomId rid, Domain& ld, 
 
 template <GrantPlatform P, std::size_t N, GrantLimits L>
 void GrantTables<P, N, L>::unmap_batch(DomId lid, std::span<const xen::GnttabUnmapGrantRef> ops,
-                                       std::span<GrantStatus> out) {
+                                       std::span<GrantStatus> out, VcpuId vcpu) {
   std::array<PendingUnmap, L::kUnmapBatch> pending{};
   std::uint32_t n = 0;
   Domain* ld = slot(lid);
@@ -150,7 +151,7 @@ void GrantTables<P, N, L>::unmap_batch(DomId lid, std::span<const xen::GnttabUnm
       out[i] = GrantStatus::GeneralError;
       continue;
     }
-    out[i] = unmap_phase1(*ld, lid, ops[i], /*teardown=*/false, pending[n]);
+    out[i] = unmap_phase1(*ld, lid, vcpu, ops[i], /*teardown=*/false, pending[n]);
     if (out[i] == GrantStatus::Okay && (pending[n].host || pending[n].device)) ++n;
   }
   if (n == 0) return;
@@ -159,8 +160,9 @@ void GrantTables<P, N, L>::unmap_batch(DomId lid, std::span<const xen::GnttabUnm
 }
 
 template <GrantPlatform P, std::size_t N, GrantLimits L>
-GrantStatus GrantTables<P, N, L>::unmap_phase1(Domain& ld, DomId lid, const xen::GnttabUnmapGrantRef& op,
-                                               bool teardown, PendingUnmap& out) {
+GrantStatus GrantTables<P, N, L>::unmap_phase1(Domain& ld, DomId lid, VcpuId vcpu,
+                                               const xen::GnttabUnmapGrantRef& op, bool teardown,
+                                               PendingUnmap& out) {
   out = PendingUnmap{};
   const std::uint32_t h = op.handle;
   grant::MaptrackEntry seen{};
@@ -194,6 +196,7 @@ GrantStatus GrantTables<P, N, L>::unmap_phase1(Domain& ld, DomId lid, const xen:
 
   if (do_host) {
     GrantHostMapping hm{};
+    hm.vcpu = vcpu;
     hm.contains_pte = now.contains_pte();
     hm.readonly = now.readonly();
     hm.application = now.application();

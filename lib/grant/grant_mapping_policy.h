@@ -36,6 +36,8 @@ namespace pvkit {
 /// A host mapping request or record, as given to map_grant_ref / unmap_grant_ref.
 struct GrantHostMapping {
   std::uint64_t addr = 0;         ///< VA, or the PTE's machine address with contains_pte
+  VcpuId vcpu{};                  ///< whose page tables a VA refers to (the calling vCPU;
+                                  ///< vCPU 0 at domain teardown)
   bool contains_pte = false;      ///< GNTMAP_contains_pte
   bool readonly = false;          ///< GNTMAP_readonly
   bool application = false;       ///< GNTMAP_application_map (user-accessible)

@@ -5,6 +5,8 @@
 //   ctx.guest_memory()   -> a GuestMemory&        (the caller's address space)
 //   ctx.current_domain() -> DomId                 (the caller)
 //   ctx.grant_tables()   -> GrantTables<...>&     (this hypervisor's grant tables)
+//   optional: ctx.current_vcpu() -> VcpuId          (whose page tables host VAs refer to;
+//             vCPU 0 when absent)
 //   optional: ctx.hypercall_preempt_check() -> bool (yield early when true)
 // Arguments as Xen: a[0] = cmd (sub-op in bits 0-11; bits >= 12 are Xen's continuation
 // field, GNTTABOP_CONT_SHIFT, unused by these sub-ops and so must be zero: -EINVAL),
@@ -49,6 +51,16 @@ concept GrantHypercallContext = requires(Ctx& ctx) {
 namespace grant_detail {
 
 inline constexpr std::int64_t kRestart = Status{Errno::Restart}.guest_value();
+
+/// The calling vCPU if the context knows it (host VAs are looked up in its page tables).
+template <typename Ctx>
+VcpuId calling_vcpu(Ctx& ctx) {
+  if constexpr (requires { { ctx.current_vcpu() } -> std::convertible_to<VcpuId>; }) {
+    return ctx.current_vcpu();
+  } else {
+    return VcpuId{0};
+  }
+}
 
 template <typename Ctx>
 bool preempt_requested(Ctx& ctx) {
@@ -99,7 +111,7 @@ std::int64_t do_map(Ctx& ctx, HypercallArgs& args, std::uint32_t count) {
         if (Status s = arr.read(mem, i, op); !s) return s;
         GrantHandle h{};
         std::uint64_t bus = 0;
-        const GrantStatus st = gt.map(me, op, h, bus);
+        const GrantStatus st = gt.map(me, op, h, bus, calling_vcpu(ctx));
         op.status = guest_value(st);
         op.handle = h.value();
         op.dev_bus_addr = bus;
@@ -132,7 +144,7 @@ std::int64_t do_unmap(Ctx& ctx, HypercallArgs& args, std::uint32_t count) {
       ++n;
     }
     gt.unmap_batch(me, std::span<const xen::GnttabUnmapGrantRef>(ops.data(), n),
-                   std::span<GrantStatus>(st.data(), n));
+                   std::span<GrantStatus>(st.data(), n), calling_vcpu(ctx));
     for (std::uint32_t k = 0; k < n; ++k) {
       const std::int16_t v = guest_value(st[k]);
       if (Status s = put_field(mem, arr, done + k, offsetof(xen::GnttabUnmapGrantRef, status), v); !s) {

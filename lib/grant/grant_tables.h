@@ -84,11 +84,13 @@ class GrantTables {
   // ---- map / unmap (grant_map.h) -----------------------------------------------------
   /// GNTTABOP_map_grant_ref, one element. On Okay, `handle` and `dev_bus_addr` are set;
   /// otherwise handle = ~0 and dev_bus_addr = 0.
+  /// `vcpu` is the calling vCPU: a host VA is looked up in its page tables.
   GrantStatus map(DomId mapper, const xen::GnttabMapGrantRef& op, GrantHandle& handle,
-                  std::uint64_t& dev_bus_addr);
+                  std::uint64_t& dev_bus_addr, VcpuId vcpu = VcpuId{0});
   /// GNTTABOP_unmap_grant_ref for up to Limits::kUnmapBatch elements with ONE TLB flush:
   /// PTEs removed, flush, then pins and references dropped. out[i] is each element's status.
-  void unmap_batch(DomId mapper, std::span<const xen::GnttabUnmapGrantRef> ops, std::span<GrantStatus> out);
+  void unmap_batch(DomId mapper, std::span<const xen::GnttabUnmapGrantRef> ops, std::span<GrantStatus> out,
+                   VcpuId vcpu = VcpuId{0});
 
   // ---- copy / transfer (grant_copy.h, grant_transfer.h) ------------------------------
   /// GNTTABOP_copy, one element.
@@ -169,9 +171,9 @@ class GrantTables {
   /// Clears GTF_writing / GTF_reading when the matching pins have reached zero (invariant 20).
   void release_status(Domain& rd, std::uint32_t ref, grant::PinCounts pins);
 
-  GrantStatus map_locked(Domain& rd, DomId rid, Domain& ld, DomId lid, const xen::GnttabMapGrantRef& op,
-                         std::uint32_t handle, std::uint64_t& dev_bus_addr);
-  GrantStatus unmap_phase1(Domain& ld, DomId lid, const xen::GnttabUnmapGrantRef& op, bool teardown,
+  GrantStatus map_locked(Domain& rd, DomId rid, Domain& ld, DomId lid, VcpuId vcpu,
+                         const xen::GnttabMapGrantRef& op, std::uint32_t handle, std::uint64_t& dev_bus_addr);
+  GrantStatus unmap_phase1(Domain& ld, DomId lid, VcpuId vcpu, const xen::GnttabUnmapGrantRef& op, bool teardown,
                            PendingUnmap& out);
   void unmap_phase2(Domain& ld, const PendingUnmap& pu);
 
@@ -246,7 +248,7 @@ Status GrantTables<P, N, L>::release_domain(DomId id) {
     }
     xen::GnttabUnmapGrantRef op{};
     op.handle = h;
-    if (unmap_phase1(*d, id, op, /*teardown=*/true, pending[n]) == GrantStatus::Okay) ++n;
+    if (unmap_phase1(*d, id, VcpuId{0}, op, /*teardown=*/true, pending[n]) == GrantStatus::Okay) ++n;
   }
   if (n != 0) p_.flush_tlb(id);
   for (std::uint32_t i = 0; i < n; ++i) unmap_phase2(*d, pending[i]);
