@@ -9,12 +9,12 @@
 #include <cstdint>
 
 #include "pingpong_protocol.h"
-#include "pingpong_wait.h"
 #include "pvkit/guest/console.h"
 #include "pvkit/guest/errno_name.h"
 #include "pvkit/guest/event_channel.h"
 #include "pvkit/guest/events.h"
 #include "pvkit/guest/grant_ops.h"
+#include "pvkit/guest/ring_wait.h"
 #include "pvkit/guest/runtime.h"
 #include "pvkit/guest/sched.h"
 #include "pvkit/guest/start_info.h"
@@ -95,11 +95,7 @@ int guest_main(const g::xen::StartInfo& si) {
 
   std::uint64_t served = 0;
   for (;;) {
-    if (auto s = pingpong::take_next(ring, req, &Ring::take_request,
-                                     &Ring::final_check_for_requests);
-        !s) {
-      return fail("request", s);
-    }
+    if (auto s = g::next_request(ring, req); !s) return fail("request", s);
     if (req.op == Op::Disconnect) {
       if (auto s = reply(ring, *port, Response{Op::Disconnect, req.seq, 0, 0, 0}); !s) {
         return fail("reply", s);

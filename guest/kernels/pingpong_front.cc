@@ -7,7 +7,6 @@
 #include <cstdint>
 
 #include "pingpong_protocol.h"
-#include "pingpong_wait.h"
 #include "pvkit/guest/console.h"
 #include "pvkit/guest/errno_name.h"
 #include "pvkit/guest/event_channel.h"
@@ -15,6 +14,7 @@
 #include "pvkit/guest/grant_ops.h"
 #include "pvkit/guest/grant_table.h"
 #include "pvkit/guest/memory.h"
+#include "pvkit/guest/ring_wait.h"
 #include "pvkit/guest/runtime.h"
 #include "pvkit/guest/sched.h"
 #include "pvkit/guest/start_info.h"
@@ -47,9 +47,7 @@ pvkit::Status send(Ring& ring, g::xen::EvtchnPort port, const Request& req) {
   return pvkit::Status::ok();
 }
 
-pvkit::Status receive(Ring& ring, Response& rsp) {
-  return pingpong::take_next(ring, rsp, &Ring::take_response, &Ring::final_check_for_responses);
-}
+pvkit::Status receive(Ring& ring, Response& rsp) { return g::next_response(ring, rsp); }
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include "pvkit/guest/grant_ops.h"
 #include "pvkit/guest/hypercall.h"
 #include "pvkit/guest/memory.h"
+#include "pvkit/guest/ring_wait.h"
 #include "pvkit/guest/sched.h"
 
 namespace g = pvkit::guest;
@@ -349,6 +350,64 @@ TEST_F(Runtime, UpcallForAnUnboundPortStillReturns) {
   const auto unhandled = g::events().unhandled();
   deliver_and_check(1000, 0);
   EXPECT_EQ(g::events().unhandled(), unhandled + 1);
+}
+
+struct Msg {
+  std::uint64_t v;
+};
+constinit g::PageSlot g_ring_page{};
+
+// The peer publishes its response only when the frontend blocks: next_response must re-arm,
+// block with events masked, and pick the response up after the wake-up.
+TEST_F(Runtime, NextResponseSleepsInSchedBlockUntilThePeerPublishes) {
+  init_events_once(xen_);
+  pvkit::ring::FrontRing<Msg, Msg> front;
+  pvkit::ring::BackRing<Msg, Msg> back;
+  ASSERT_TRUE(front.init(&g_ring_page, sizeof(g_ring_page)));
+  ASSERT_TRUE(back.attach(&g_ring_page, sizeof(g_ring_page)));
+  ASSERT_TRUE(front.put_request(Msg{41}));
+  (void)front.push_requests_and_check_notify();
+  int blocks = 0;
+  xen_.handlers[x::hc::kSchedOp] = [&](const Call& c) {
+    EXPECT_EQ(c.a[0], x::kSchedOpBlock);
+    EXPECT_EQ(g::vcpu0().evtchn_upcall_mask, 1) << "must block with events masked";
+    ++blocks;
+    Msg req{};
+    auto got = back.take_request(req);
+    EXPECT_TRUE(got.ok() && *got);
+    EXPECT_TRUE(back.put_response(Msg{req.v + 1}));
+    EXPECT_TRUE(back.push_responses_and_check_notify()) << "the frontend re-armed rsp_event";
+    return 0L;
+  };
+  Msg rsp{};
+  ASSERT_TRUE(g::next_response(front, rsp));
+  EXPECT_EQ(rsp.v, 42u);
+  EXPECT_EQ(blocks, 1);
+  EXPECT_EQ(g::vcpu0().evtchn_upcall_mask, 0) << "events enabled again";
+  g::events_disable();
+}
+
+TEST_F(Runtime, NextRequestGivesUpOnAHostileIndexOrAfterIdleWakeups) {
+  init_events_once(xen_);
+  pvkit::ring::FrontRing<Msg, Msg> front;
+  pvkit::ring::BackRing<Msg, Msg> back;
+  ASSERT_TRUE(front.init(&g_ring_page, sizeof(g_ring_page)));
+  ASSERT_TRUE(back.attach(&g_ring_page, sizeof(g_ring_page)));
+  int blocks = 0;
+  xen_.handlers[x::hc::kSchedOp] = [&](const Call&) {
+    ++blocks;
+    return 0L;
+  };
+  Msg req{};
+  EXPECT_EQ(g::next_request(back, req, 3).error(), pvkit::Errno::TimedOut);
+  EXPECT_EQ(blocks, 3);
+  // A frontend claiming far more requests than the ring holds (XSA-155): refused, no block.
+  auto* hdr = reinterpret_cast<pvkit::xen::SharedRingHeader*>(&g_ring_page);
+  hdr->req_prod = 100000;
+  blocks = 0;
+  EXPECT_EQ(g::next_request(back, req).error(), pvkit::ring::kRingProtocolError);
+  EXPECT_EQ(blocks, 0);
+  g::events_disable();
 }
 
 }  // namespace
