@@ -1,7 +1,8 @@
 // The CPU-layer test image (ring 0 only).
 //   mode=ok    checks the state cpu_init() left (selectors, TSS, GDT/IDT, GS, MSRs, CR0.WP,
 //              no identity map), an NMI on its IST stack, and LAPIC timer ticks while idle.
-//   mode=ud|pf|gp|de|bp|df  a hypervisor-mode exception: the image must print the register
+//   mode=ud|pf|gp|de|bp|df|wtext  a hypervisor-mode exception (wtext: a write to the
+//              hypervisor's own code, refused by W^X): the image must print the register
 //              dump and PANIC, leaving QEMU with the failure code (checked by
 //              //tests/arch:hv_fault_panics_test).
 #include <cstdint>
@@ -80,6 +81,58 @@ void check_state(pc::Ktest& t) {
   t.check("the boot identity map is gone", !hv.lookup(0x100000).present() && !hv.lookup(0).present());
   t.check("the image is still mapped in slot 261",
           hv.lookup(reinterpret_cast<std::uint64_t>(&check_state)).present());
+}
+
+// Hedron's boot check: no hypervisor mapping is both writable and executable, and the image's
+// sections have their own permissions.
+void check_wx(pc::Ktest& t) {
+  const auto* l4 = static_cast<const Pte*>(hv_virt(read_cr3() & ~std::uint64_t{0xFFF}));
+  unsigned wx = 0, leaves = 0;
+  for (unsigned s4 = kHvFirstL4Slot; s4 <= kHvLastL4Slot; ++s4) {
+    const Pte e4 = l4[s4];
+    if (!e4.present()) continue;
+    const auto* l3 = static_cast<const Pte*>(hv_virt(e4.address()));
+    for (unsigned i3 = 0; i3 < 512; ++i3) {
+      const Pte e3 = l3[i3];
+      if (!e3.present()) continue;
+      auto leaf = [&](Pte e, bool w, bool nx) {
+        ++leaves;
+        if (w && e.writable() && !(nx || e.nx())) ++wx;
+      };
+      const bool w3 = e4.writable() && e3.writable(), nx3 = e4.nx() || e3.nx();
+      if (e3.large()) {
+        leaf(e3, e4.writable(), e4.nx());
+        continue;
+      }
+      const auto* l2 = static_cast<const Pte*>(hv_virt(e3.address()));
+      for (unsigned i2 = 0; i2 < 512; ++i2) {
+        const Pte e2 = l2[i2];
+        if (!e2.present()) continue;
+        if (e2.large()) {
+          leaf(e2, w3, nx3);
+          continue;
+        }
+        const auto* l1 = static_cast<const Pte*>(hv_virt(e2.address()));
+        for (unsigned i1 = 0; i1 < 512; ++i1) {
+          if (l1[i1].present()) leaf(l1[i1], w3 && e2.writable(), nx3 || e2.nx());
+        }
+      }
+    }
+  }
+  pc::printf("pvkit: %u hypervisor leaf mappings, %u writable+executable\n", leaves, wx);
+  t.check("no hypervisor mapping is writable and executable (W^X)", leaves > 0 && wx == 0);
+  static StaticPagePool<1> none;
+  PageTables<StaticPagePool<1>, HvDirectMap> hv(none, HvDirectMap{});
+  hv.adopt(read_cr3() & ~std::uint64_t{0xFFF});
+  static int some_data = 1;
+  static const char some_rodata[] = "pvkit rodata";
+  const Pte text = hv.lookup(reinterpret_cast<std::uint64_t>(&check_wx));
+  const Pte ro = hv.lookup(reinterpret_cast<std::uint64_t>(some_rodata));
+  const Pte data = hv.lookup(reinterpret_cast<std::uint64_t>(&some_data));
+  const Pte bss = hv.lookup(reinterpret_cast<std::uint64_t>(&none));
+  t.check("text: read-only, executable", text.present() && !text.writable() && !text.nx());
+  t.check("rodata: read-only, NX", ro.present() && !ro.writable() && ro.nx());
+  t.check("data and bss: writable, NX", data.writable() && data.nx() && bss.writable() && bss.nx());
 }
 
 // Remapping a hypervisor address: the new frame is seen once the TLB entry is flushed, by
@@ -173,6 +226,7 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     asm volatile("divq %2" : "+a"(a), "+d"(d) : "r"(zero));
   }
   if (is("bp")) asm volatile("int3");
+  if (is("wtext")) *reinterpret_cast<volatile std::uint8_t*>(&pvkit_main) = 0xCC;  // W^X
   if (is("df")) {
     // A #PF whose frame cannot be pushed (the stack is unmapped) escalates to #DF, which
     // runs on its own IST stack and still produces the dump.
@@ -184,6 +238,7 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     t.finish();
   }
   check_state(t);
+  check_wx(t);
   check_tlb(t);
   check_nmi_and_timer(t);
   t.finish();

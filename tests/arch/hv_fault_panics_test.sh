@@ -36,6 +36,7 @@ expect_panic gp "vector 13 (#GP)" "in ring 0"
 expect_panic de "vector 0 (#DE)"
 expect_panic bp "vector 3 (#BP)"
 expect_panic df "vector 8 (#DF)" "double fault"
+expect_panic wtext "vector 14 (#PF)" "error 0x0000000000000003"
 
 [ $failures -eq 0 ] && echo "every hypervisor fault panics with a dump" && exit 0
 echo "$failures case(s) wrong"

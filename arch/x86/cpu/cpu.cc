@@ -12,6 +12,7 @@
 #include "pvkit/arch/x86/mm/page_tables.h"
 #include "pvkit/arch/x86/mm/static_page_pool.h"
 #include "pvkit/arch/x86/mm/tlb.h"
+#include "pvkit/base/types.h"
 
 extern "C" {
 // Provided by the platform (platforms/pc): raw console output and the fatal exit.
@@ -23,6 +24,9 @@ void pvkit_x86_syscall_entry();
 void pvkit_x86_syscall32_entry();
 void pvkit_x86_run_user(pvkit::x86::TrapFrame* frame);
 [[noreturn]] void pvkit_x86_leave_user();
+// boot/hypervisor.ld: page-aligned section boundaries of the image.
+__attribute__((visibility("hidden"))) extern const std::uint8_t __image_start[], __text_end[], __rodata_end[],
+    __image_end[];
 // mm/guest_copy.S: (faulting instruction, recovery address) pairs.
 struct PvkitExtableEntry {
   std::uint64_t insn, fixup;
@@ -56,7 +60,7 @@ constinit Stack g_kstack{};
 constinit IstStack g_ist[3]{};
 constinit EntryHooks g_hooks{};
 // Tables for the hypervisor's own L4 and its MMIO mappings.
-constinit StaticPagePool<6> g_hv_pool{};
+constinit StaticPagePool<16> g_hv_pool{};
 constinit std::uint64_t g_hv_root = 0;
 constinit Lapic g_lapic{};
 
@@ -146,11 +150,52 @@ void load_tables() {
 void paging_init() {
   // The hypervisor's own L4: its reserved slots only (the boot tables also identity-map the
   // first GiB in slot 0, which from now on must fault).
-  PageTables<StaticPagePool<6>, HvDirectMap> hv(g_hv_pool, HvDirectMap{});
+  PageTables<StaticPagePool<16>, HvDirectMap> hv(g_hv_pool, HvDirectMap{});
   const auto* boot_l4 = static_cast<const Pte*>(hv_virt(read_cr3() & ~std::uint64_t{0xFFF}));
   if (!hv.create(boot_l4)) pvkit_panic("cpu_init: no page for the hypervisor L4");
   g_hv_root = hv.root_phys();
   write_cr3(g_hv_root);
+}
+
+// W^X for the hypervisor itself: the boot tables map the first GiB read-write-executable with
+// 2 MiB pages. Split the pages holding the image into 4 KiB pages — text read-only and
+// executable, rodata read-only and NX, data/bss read-write and NX — and make the rest of the
+// direct map NX.
+void harden_hv_mappings() {
+  const auto addr = [](const std::uint8_t* p) { return reinterpret_cast<std::uint64_t>(p); };
+  const std::uint64_t img = addr(__image_start), text_end = addr(__text_end), ro_end = addr(__rodata_end),
+                      img_end = addr(__image_end);
+  constexpr std::uint64_t k2M = level_span(2);
+  const auto* l4 = static_cast<const Pte*>(hv_virt(g_hv_root));
+  const Pte l4e = l4[table_index(kHvDirectMapBase, 4)];
+  const Pte l3e = static_cast<const Pte*>(hv_virt(l4e.address()))[table_index(kHvDirectMapBase, 3)];
+  if (!l4e.present() || !l3e.present() || l3e.large()) pvkit_panic("cpu_init: unexpected boot direct map");
+  auto* pd = static_cast<Pte*>(hv_virt(l3e.address()));
+  static_assert(kHvDirectMapBase % (std::uint64_t{1} << 30) == 0, "one PD maps the direct map's first GiB");
+  for (unsigned i = 0; i < kPtEntries; ++i) {
+    const Pte e = pd[i];
+    if (!e.present() || !e.large()) continue;
+    const std::uint64_t va0 = kHvDirectMapBase + i * k2M;
+    if (va0 + k2M <= img || va0 >= img_end) {
+      pd[i] = e.with_nx(true);
+      continue;
+    }
+    auto* pt = static_cast<Pte*>(g_hv_pool.alloc_page());
+    if (pt == nullptr) pvkit_panic("cpu_init: no page to split the image's mapping");
+    for (unsigned j = 0; j < kPtEntries; ++j) {
+      const std::uint64_t va = va0 + j * kPageSize;
+      const Pte leaf = Pte::leaf(e.address() + j * kPageSize);
+      if (va >= img && va < text_end) {
+        pt[j] = leaf;  // text: read-only, executable
+      } else if (va >= text_end && va < ro_end) {
+        pt[j] = leaf.with_nx(true);  // rodata
+      } else {
+        pt[j] = leaf.with_writable(true).with_nx(true);  // data, bss, everything else
+      }
+    }
+    pd[i] = Pte::table(hv_phys(pt), false);
+  }
+  flush_tlb_all();
 }
 
 }  // namespace
@@ -197,6 +242,7 @@ void cpu_init() {
 
   pic_remap_and_mask();
   paging_init();
+  harden_hv_mappings();
 }
 
 void set_entry_hooks(const EntryHooks& hooks) { g_hooks = hooks; }
@@ -229,7 +275,7 @@ void leave_user() {
 
 Status map_hv_mmio(std::uint64_t pa) {
   if ((pa & 0xFFF) != 0 || pa < kBootDirectMapSize) return Status{Errno::Inval};
-  PageTables<StaticPagePool<6>, HvDirectMap> hv(g_hv_pool, HvDirectMap{});
+  PageTables<StaticPagePool<16>, HvDirectMap> hv(g_hv_pool, HvDirectMap{});
   hv.adopt(read_cr3() & ~std::uint64_t{0xFFF});
   const std::uint64_t va = reinterpret_cast<std::uint64_t>(hv_virt(pa));
   if (hv.lookup(va).present()) return Status::ok();

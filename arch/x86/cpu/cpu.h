@@ -5,9 +5,10 @@
 // What it is: `cpu_init()` (called by platforms/pc before pvkit_main) loads pvkit's GDT
 // (segment.h), TSS with RSP0 and IST stacks and an all-denied I/O bitmap (tss.h), IDT
 // (idt.h), per-CPU data in GS (percpu.h), IA32_STAR/LSTAR/CSTAR/FMASK with EFER.SCE and NXE,
-// CR0.WP and CR4.SMEP (when the CPU has it), masks the legacy PICs, and switches to the
+// CR0.WP and CR4.SMEP (when the CPU has it), masks the legacy PICs, switches to the
 // hypervisor's own L4 (the hypervisor slots only: the boot identity map is gone, so a NULL
-// dereference faults). Every entry saves a TrapFrame (frame.h) and goes to C++:
+// dereference faults) and makes the hypervisor W^X (text RX, rodata R+NX, data/bss and the rest
+// of the direct map RW+NX). Every entry saves a TrapFrame (frame.h) and goes to C++:
 //   - an exception in the hypervisor (ring 0) prints the register dump (trap_dump.h) and ends
 //     the run through pvkit_panic (debug-exit failure code);
 //   - an exception from ring 3 goes to `EntryHooks::user_fault` (later: bounce to the guest
