@@ -8,6 +8,7 @@
 
 #include "pvkit/arch/x86/boot/layout.h"
 #include "pvkit/arch/x86/cpu/segment.h"
+#include "pvkit/arch/x86/mm/guest_copy.h"
 #include "pvkit/arch/x86/mm/pte.h"
 
 namespace pvkit::x86 {
@@ -48,6 +49,8 @@ TEST(X86AbiConformance, ReservedGdtArea) {
 TEST(X86AbiConformance, HypervisorVirtualRangeIsL4Slots256To271) {
   EXPECT_EQ(table_index(__HYPERVISOR_VIRT_START, 4), kHvFirstL4Slot);
   EXPECT_EQ(table_index(__HYPERVISOR_VIRT_END - 1, 4), kHvLastL4Slot);
+  EXPECT_EQ(kHvRangeFirst, static_cast<std::uint64_t>(__HYPERVISOR_VIRT_START));
+  EXPECT_EQ(kHvRangeLast, static_cast<std::uint64_t>(__HYPERVISOR_VIRT_END) - 1);
   EXPECT_GE(kHvDirectMapBase, static_cast<std::uint64_t>(__HYPERVISOR_VIRT_START));
   EXPECT_LT(kHvDirectMapBase, static_cast<std::uint64_t>(__HYPERVISOR_VIRT_END));
 }

@@ -50,7 +50,7 @@ struct EntryHooks {
   void (*timer)(TrapFrame&) = nullptr;
 };
 
-/// Sets up the boot CPU (see the header comment). Idempotent per boot: call once.
+/// Sets up the boot CPU (see the header comment). Call once, before anything else uses it.
 void cpu_init();
 void set_entry_hooks(const EntryHooks& hooks);
 

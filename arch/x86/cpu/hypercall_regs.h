@@ -29,6 +29,7 @@ namespace pvkit::x86 {
 /// Length of the `syscall` instruction (0F 05).
 inline constexpr std::uint64_t kSyscallInsnLen = 2;
 
+/// The hypercall number (RAX) and arguments (RDI RSI RDX R10 R8) of a SYSCALL frame.
 inline HypercallArgs hypercall_args(const TrapFrame& f) {
   HypercallArgs a;
   a.nr = f.rax;
