@@ -6,7 +6,9 @@
 // calls the EventChannels object and, for sub-ops with outputs, copies the struct back, fully
 // initialised (invariant 5), only on success. Unknown sub-ops: -ENOSYS with no side effect.
 // A preempted EVTCHNOP_reset rewrites `cmd` to EVTCHNOP_reset_cont (14, Xen's internal
-// continuation) and returns -ERESTART for the dispatcher to re-execute; the reset's progress
+// continuation) and returns -ERESTART for the dispatcher to re-execute (it yields after each
+// bounded chunk when the context's optional hypercall_preempt_check() says so, or always when
+// the context has none); the reset's progress
 // lives in the target domain's state (as in Xen) and is validated on resumption: a stray
 // EVTCHNOP_reset_cont without a reset in progress answers -EBUSY.
 //
@@ -16,6 +18,7 @@
 // Concurrency: as EventChannels (any vCPU, concurrently).
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <cstring>
 
@@ -94,7 +97,10 @@ struct EventChannelOp {
       case xen::kEvtchnOpReset:
       case xen::kEvtchnOpResetCont: {
         const std::int64_t rc = in_only<xen::EvtchnReset>(ctx, arg, [&](auto& op) {
-          return ev.reset(me, DomId{op.dom}, cmd == xen::kEvtchnOpResetCont);
+          Status s = ev.reset(me, DomId{op.dom}, cmd == xen::kEvtchnOpResetCont);
+          // Keep going chunk by chunk until the platform wants the CPU back.
+          while (s.is_restart() && !preempt_requested(ctx)) s = ev.reset(me, DomId{op.dom}, true);
+          return s;
         });
         if (rc == Status{Errno::Restart}.guest_value()) args.a[0] = xen::kEvtchnOpResetCont;
         return rc;
@@ -122,6 +128,16 @@ struct EventChannelOp {
   }
 
  private:
+  /// The dispatcher's optional preemption hook (`bool hypercall_preempt_check()`, see
+  /// pvkit/hypercall/context.h). A context without it yields after every bounded chunk.
+  template <typename Ctx>
+  static bool preempt_requested(Ctx& ctx) {
+    if constexpr (requires { { ctx.hypercall_preempt_check() } -> std::same_as<bool>; }) {
+      return ctx.hypercall_preempt_check();
+    } else {
+      return true;
+    }
+  }
   /// Rebuilds the guest's evtchn_status from zero, field by field, so that no byte (padding,
   /// the unused part of the union) carries anything but zero (invariant 5).
   static void fill_status(xen::EvtchnStatus& out, const xen::EvtchnStatus& in) {

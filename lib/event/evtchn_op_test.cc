@@ -195,6 +195,14 @@ TEST_F(EvtchnOpTest, Inv17_ResetIsAContinuationUntilDone) {
   EXPECT_EQ(rc, 0);
   EXPECT_GE(restarts, 2);
   EXPECT_EQ(w.ev->status(kD1, kDomidSelf, EvtchnPort{300})->status, xen::kEvtchnStatClosed);
+  // A context with the dispatcher's preemption hook finishes in one call while not preempted.
+  for (int i = 0; i < 300; ++i) ASSERT_TRUE(w.ev->bind_ipi(kD1, VcpuId{0}).ok());
+  struct NoPreemptCtx : TestCtx {
+    bool hypercall_preempt_check() { return false; }
+  } np{{&mem, w.ev.get(), kD1}};
+  args.a = {xen::kEvtchnOpReset, kArg.value(), 0, 0, 0};
+  EXPECT_EQ(EventChannelOp::call(np, args), 0);
+  EXPECT_EQ(w.ev->status(kD1, kDomidSelf, EvtchnPort{300})->status, xen::kEvtchnStatClosed);
   // A stray continuation with no reset in progress is refused.
   EXPECT_EQ(call(kD1, xen::kEvtchnOpResetCont), -16);
   op<xen::EvtchnReset>() = {.dom = 2};
