@@ -199,6 +199,46 @@ xenmsg: .ascii  "pvkit ring3: console_io through lib/hypercall; this message is 
         .ascii  "pvkit ring3: with the advanced (count, buffer) the handler left in RSI and RDX.\n"
 xenmsg_end:
 
+/* ---- mode=bench: 1000 xen_version calls timed with rdtsc (instructions under -icount) ---- */
+        .globl  user_bench
+user_bench:
+        movl    $1000, %r12d
+        rdtsc
+        shlq    $32, %rdx
+        orq     %rax, %rdx
+        movq    %rdx, %r13
+1:      movl    $17, %eax               /* 6 guest instructions per iteration */
+        xorl    %edi, %edi
+        xorl    %esi, %esi
+        syscall
+        decl    %r12d
+        jnz     1b
+        rdtsc
+        shlq    $32, %rdx
+        orq     %rax, %rdx
+        subq    %r13, %rdx
+        movq    %rdx, %r14
+        movl    $1000, %r12d            /* the same loop with a null hook: entry + exit only */
+        rdtsc
+        shlq    $32, %rdx
+        orq     %rax, %rdx
+        movq    %rdx, %r13
+2:      movl    $0x7FFE, %eax
+        xorl    %edi, %edi
+        xorl    %esi, %esi
+        syscall
+        decl    %r12d
+        jnz     2b
+        rdtsc
+        shlq    $32, %rdx
+        orq     %rax, %rdx
+        subq    %r13, %rdx
+        movq    %rdx, %rsi
+        movq    %r14, %rdi
+        movl    $0xDEAD, %eax
+        syscall
+        ud2
+
 /* ---- mode=timer: two spinning tasks, preempted and switched by the timer hook ---- */
         .p2align 4
         .globl  user_task_odd
