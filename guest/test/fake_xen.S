@@ -6,6 +6,10 @@
  *   C++ `pvkit_test_fake_hypercall(nr, a1..a5)` (fake_xen.h) and returns its value in RAX,
  *   preserving every register the guest's hypercall asm does not declare clobbered (R9, RBX,
  *   RBP, R12-R15 and all SSE registers; the host test code may keep values in XMM registers).
+ *   If the C++ side set pvkit_test_upcall_on_return, the entry then delivers an event upcall
+ *   to pvkit_test_upcall_callback on the way back (Xen's bounce frame; the interrupted
+ *   context is the instruction after the hypercall), as Xen does when it returns to a guest
+ *   whose vcpu_info has (upcall_pending, upcall_mask) == (1, 0).
  * Stub 23 (iret) implements HYPERVISOR_iret the way Xen does for a 64-bit PV guest: on entry
  *   the stack holds [flags, rip, cs, rflags, rsp, ss]; it records `flags` in
  *   pvkit_test_iret_flags and resumes the frame with IRETQ (same privilege level, so this works
@@ -88,7 +92,28 @@ pvkit_test_hypercall_entry:
         movq    -8(%rbp), %r9
         movq    %rbp, %rsp
         popq    %rbp
+        cmpq    $0, pvkit_test_upcall_on_return(%rip)
+        jne     3f
         ret
+3:      /* Deliver an event upcall on the way back, as Xen does when it returns to a guest with
+         * (upcall_pending, upcall_mask) == (1, 0): the interrupted context is the instruction
+         * after the hypercall, RAX holds the result; RCX/R11 are dead after a hypercall. */
+        movq    $0, pvkit_test_upcall_on_return(%rip)
+        popq    upcall_rip(%rip)
+        movq    %rsp, upcall_rsp(%rip)
+        andq    $-16, %rsp
+        xorl    %ecx, %ecx
+        movw    %ss, %cx
+        pushq   %rcx                     /* ss */
+        pushq   upcall_rsp(%rip)         /* rsp */
+        pushfq                           /* rflags */
+        movw    %cs, %cx
+        pushq   %rcx                     /* cs */
+        pushq   upcall_rip(%rip)         /* rip */
+        pushq   $0                       /* r11 */
+        pushq   $0                       /* rcx */
+        incq    pvkit_test_upcalls_delivered(%rip)
+        jmp     *pvkit_test_upcall_callback(%rip)
         .size pvkit_test_hypercall_entry, . - pvkit_test_hypercall_entry
 
         .type pvkit_test_iret_entry, @function
@@ -186,5 +211,13 @@ bounce_out:             .quad 0
 bounce_callback:        .quad 0
 bounce_saved_rsp:       .quad 0
 bounce_scratch:         .quad 0
+upcall_rip:             .quad 0
+upcall_rsp:             .quad 0
+        .globl pvkit_test_upcall_on_return
+pvkit_test_upcall_on_return: .quad 0
+        .globl pvkit_test_upcall_callback
+pvkit_test_upcall_callback: .quad 0
+        .globl pvkit_test_upcalls_delivered
+pvkit_test_upcalls_delivered: .quad 0
 
         .section .note.GNU-stack, "", @progbits

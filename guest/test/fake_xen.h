@@ -20,6 +20,10 @@ void pvkit_test_bounce(const std::uint64_t* in, std::uint64_t* out, void (*callb
 extern std::uint64_t pvkit_test_iret_flags;
 extern std::uint64_t pvkit_test_iret_count;
 extern std::uint64_t pvkit_test_expected_rsp;
+/// Set to 1 from a handler: deliver an upcall to pvkit_test_upcall_callback on return.
+extern std::uint64_t pvkit_test_upcall_on_return;
+extern void (*pvkit_test_upcall_callback)();
+extern std::uint64_t pvkit_test_upcalls_delivered;
 }
 
 namespace fake_xen {
