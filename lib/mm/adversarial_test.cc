@@ -148,6 +148,21 @@ TEST(MmuAdversarial, Inv06_EveryInvocationDoesBoundedWork_XSA45) {
   EXPECT_GT(steps, 50);
 }
 
+TEST(MmuAdversarial, Inv06_SmallestBudgetStillMakesProgress_XSA45) {
+  // Resuming a deep partial tree must not spend the budget walking back to the frontier:
+  // with a budget of 1, every invocation still completes one entry, so the pin terminates.
+  World w(1);
+  Mfn l4 = w.big_tree(w.d, 2);
+  xen::MmuextOp op{xen::kMmuextPinL4Table, 0, l4.value(), 0};
+  std::memcpy(w.mem.host_ptr(VirtAddr{kReqs}), &op, sizeof(op));
+  int restarts = 0;
+  EXPECT_EQ(invoke<MmuextOpOp>(w.ctx, HypercallArgs{0, {kReqs, 1, kDone, kDomidSelf.value(), 0}}, &restarts, 20000),
+            0);
+  EXPECT_GT(restarts, 1000);  // about one entry per invocation
+  EXPECT_TRUE(w.info(l4).pinned);
+  EXPECT_EQ(w.check(), "");
+}
+
 // ---- Invariant 7: writable mapping <=> writable type (XSA-148, 182, 185, 401) ------------
 
 TEST(MmuAdversarial, Inv07_NoWritableMappingOfPageTable_XSA148) {

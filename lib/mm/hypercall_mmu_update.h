@@ -91,7 +91,6 @@ struct MmuUpdateOp {
         if (mm.has_pending()) rc = mm.drain();
         if (rc && mm.budget_exhausted()) rc = Errno::Restart;
         if (rc) {
-          mm.consume();
           const MachAddr ptr{req.ptr & ~xen::kMmuCmdMask};
           switch (static_cast<std::uint32_t>(req.ptr & xen::kMmuCmdMask)) {
             case xen::kMmuNormalPtUpdate:
@@ -108,6 +107,7 @@ struct MmuUpdateOp {
               rc = Errno::NoSys;
               break;
           }
+          mm.consume();  // charged after the request: a fresh budget always makes progress
         }
       }
       if (rc.is_restart()) {

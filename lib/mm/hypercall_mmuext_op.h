@@ -96,8 +96,8 @@ struct MmuextOpOp {
         if (mm.has_pending()) rc = mm.drain();
         if (rc && mm.budget_exhausted()) rc = Errno::Restart;
         if (rc) {
-          mm.consume();
           rc = one(mm, *cur, **pg, vcpu, op, mask);
+          mm.consume();  // charged after the op: a fresh budget always makes progress
         }
       }
       if (rc.is_restart()) {

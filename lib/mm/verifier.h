@@ -65,7 +65,8 @@ class PageTableVerifier {
 
   // ---- work budget (invariant 6) --------------------------------------------------------
 
-  /// Entries validated/devalidated (and requests processed) per hypercall invocation.
+  /// Entries validated/devalidated (and requests processed) per hypercall invocation. Work is
+  /// checked before and charged after each unit, so any budget >= 1 makes progress.
   void set_budget_per_call(std::uint32_t n) { per_call_ = n == 0 ? 1 : n; }
   /// Starts a new invocation's budget.
   void begin_call() { budget_ = per_call_; }
@@ -500,11 +501,11 @@ class PageTableVerifier {
     }
     for (unsigned i = f.next_index; i < kEntries; ++i) {
       if (is_xen_l4_slot(level, i)) continue;
-      Status s = budget_ == 0 ? Status{Errno::Restart} : Status::ok();
-      if (s) {
-        --budget_;
-        s = get_entry_refs(level, load(&e[i]), m, *f.owner);
-      }
+      // The budget is checked before an entry and charged when it is done, so that a resumed
+      // walk down to the partial frontier (at most 4 levels) costs nothing and every
+      // invocation with a non-zero budget makes progress at the frontier.
+      Status s = budget_ == 0 ? Status{Errno::Restart} : get_entry_refs(level, load(&e[i]), m, *f.owner);
+      if (s) consume();
       if (s.is_restart()) {
         f.next_index = static_cast<std::uint16_t>(i);
         f.partial = true;  // owns the type reference the caller gives up, and a general one:
