@@ -47,12 +47,14 @@ const BootstrapEntry* walk(const Tables& t, const DomainLayout& L, std::uint64_t
   return nullptr;
 }
 
-DomainLayout plan(testing::ElfBuilder b, std::uint64_t pages, std::vector<std::uint8_t>& keep) {
+DomainLayout plan(testing::ElfBuilder b, std::uint64_t pages, std::vector<std::uint8_t>& keep,
+                  bool relocate_p2m = true) {
   keep = b.build().bytes;
   LoadResult<PvGuestImage> img = inspect_pv_image(keep, LoadLimits{});
   EXPECT_TRUE(img.ok());
   LayoutRequest r;
   r.nr_pages = pages;
+  r.relocate_p2m = relocate_p2m;
   LoadResult<DomainLayout> p = plan_domain_layout(*img, r);
   EXPECT_TRUE(p.ok()) << to_string(p.error());
   return *p;
@@ -66,7 +68,9 @@ void check_maps_exactly_the_area(const DomainLayout& L) {
     EXPECT_TRUE(L.is_page_table(e.table));
     if (e.level == 1) {
       ++l1_entries;
-      EXPECT_LT(e.target.value(), L.bootstrap_pages);
+      EXPECT_TRUE(e.target.value() < L.bootstrap_pages ||
+                  (L.p2m_relocated && L.p2m.contains(e.target)))
+          << e.target.value();
     } else {
       EXPECT_TRUE(L.is_page_table(e.target));
       EXPECT_TRUE(e.writable);
@@ -75,7 +79,7 @@ void check_maps_exactly_the_area(const DomainLayout& L) {
       EXPECT_FALSE(e.slot >= 256 && e.slot < 272) << e.slot;
     }
   }
-  EXPECT_EQ(l1_entries, L.bootstrap_pages);
+  EXPECT_EQ(l1_entries, L.bootstrap_pages + (L.p2m_relocated ? L.p2m.pages : 0));
   // Top-down order: levels never increase along the enumeration.
   for (std::size_t i = 1; i < t.order.size(); ++i) {
     EXPECT_LE(t.order[i].level, t.order[i - 1].level);
@@ -86,6 +90,16 @@ void check_maps_exactly_the_area(const DomainLayout& L) {
     EXPECT_EQ(e->target.value(), pfn);
     EXPECT_EQ(e->writable, !L.is_page_table(Gfn{pfn})) << pfn;
   }
+  if (L.p2m_relocated) {  // the p2m at its own address, writable, and nothing after it
+    for (std::uint64_t i = 0; i < L.p2m.pages; ++i) {
+      const BootstrapEntry* e = walk(t, L, L.p2m.va.value() + i * 4096);
+      ASSERT_NE(e, nullptr) << "p2m page " << i << " unmapped";
+      EXPECT_EQ(e->target.value(), L.p2m.pfn.value() + i);
+      EXPECT_TRUE(e->writable);
+    }
+    EXPECT_EQ(walk(t, L, L.p2m.va.value() + L.p2m.pages * 4096), nullptr);
+    EXPECT_EQ(walk(t, L, L.p2m.va.value() - 4096), nullptr);
+  }
   // Just outside the area: unmapped.
   if (vb >= 4096) {
     EXPECT_EQ(walk(t, L, vb - 4096), nullptr);
@@ -95,10 +109,43 @@ void check_maps_exactly_the_area(const DomainLayout& L) {
 
 TEST(BootstrapMappings, Inv07_LinuxLikeAreaMappedOneToOnePageTablesReadOnly_XSA148) {
   std::vector<std::uint8_t> keep;
-  const DomainLayout L = plan(testing::linux_like_kernel(), 65536, keep);
+  const DomainLayout L = plan(testing::linux_like_kernel(), 65536, keep, false);
   check_maps_exactly_the_area(L);
   // 1 L4 entry + 1 L3 entry + 10 L2 entries + 5120 L1 entries.
   EXPECT_EQ(collect(L).order.size(), 1u + 1u + 10u + 5120u);
+}
+
+TEST(BootstrapMappings, Inv07_RelocatedP2mMappedWritableItsTablesNot_XSA148) {
+  std::vector<std::uint8_t> keep;
+  const DomainLayout L = plan(testing::linux_like_kernel(), 65536, keep);
+  ASSERT_TRUE(L.p2m_relocated);
+  check_maps_exactly_the_area(L);
+  // L4: slots 1 (p2m) and 511 (kernel); L3s: 1 + 1; L2s: 10 + 1; L1: 5120 + 128.
+  const Tables t = collect(L);
+  EXPECT_EQ(t.order.size(), 2u + 2u + 11u + 5248u);
+  EXPECT_EQ(t.entries.at({L.levels[3].first_pfn.value(), 1}).target, L.p2m_levels[2].first_pfn);
+  // The p2m's own tables are not mapped anywhere (the guest may not write them either).
+  for (const BootstrapEntry& e : t.order) {
+    if (e.level == 1) EXPECT_FALSE(L.p2m_tables.contains(e.target));
+  }
+}
+
+TEST(BootstrapMappings, RelocatedP2mSharingTheL3OfTheArea) {
+  testing::ElfBuilder b;
+  b.segment({0x40000000, 0, testing::pattern(0x100, 0), 0x1000})
+      .note_str(xen::kElfNoteLoader, "generic")
+      .note_str(xen::kElfNoteXenVersion, "xen-3.0")
+      .note_u64(xen::kElfNoteVirtBase, 0x40000000)
+      .note_u64(xen::kElfNoteInitP2m, 0x100000)
+      .entry(0x40000000);
+  std::vector<std::uint8_t> keep;
+  const DomainLayout L = plan(b, 8192, keep);
+  ASSERT_TRUE(L.p2m_relocated);
+  check_maps_exactly_the_area(L);
+  // The bootstrap area's L3 gains slot 0 (the p2m's L2) next to slot 1 (its own L2).
+  const Tables t = collect(L);
+  EXPECT_EQ(t.entries.at({L.levels[2].first_pfn.value(), 0}).target, L.p2m_levels[1].first_pfn);
+  EXPECT_EQ(t.entries.at({L.levels[2].first_pfn.value(), 1}).target, L.levels[1].first_pfn);
 }
 
 TEST(BootstrapMappings, Inv07_LowerHalfAreaMappedOneToOnePageTablesReadOnly_XSA148) {

@@ -69,12 +69,20 @@ inline bool regions_ordered(const DomainLayout& L) {
                            &L.console, &L.page_tables, &L.boot_stack};
   std::uint64_t next = L.kernel.pfn.value();
   for (const Region* r : order) {
-    if (r->pages == 0) continue;
+    if (r->pages == 0 || (r == &L.p2m && L.p2m_relocated)) continue;
     if (r->pfn.value() != next) return false;  // packed, in Xen's order
     next += r->pages;
   }
-  return next <= L.bootstrap_pages && L.bootstrap_pages <= L.nr_pages &&
-         L.stack_top.value() == L.va_of(Gfn{next}).value();
+  if (next > L.bootstrap_pages || L.bootstrap_pages > L.nr_pages ||
+      L.stack_top.value() != L.va_of(Gfn{next}).value()) {
+    return false;
+  }
+  if (!L.p2m_relocated) return L.p2m_tables.pages == 0;
+  // A relocated p2m and its tables follow the bootstrap area and fit in memory.
+  return L.p2m.pfn.value() == L.bootstrap_pages &&
+         L.p2m_tables.pfn.value() == L.p2m.pfn.value() + L.p2m.pages &&
+         L.p2m_tables.pfn.value() + L.p2m_tables.pages <= L.nr_pages &&
+         L.p2m.va.value() + L.p2m.pages * kPageSize <= L.virt_base.value();
 }
 
 inline bool image_consistent(const PvGuestImage& img) {
@@ -121,14 +129,17 @@ inline PipelineOutcome run_loader_pipeline(std::span<const std::uint8_t> bytes) 
     if (si.pt_base != plan->page_tables.va.value() || si.cmd_line[0] != 0) {
       out.invariant_broken = true;
     }
-    const std::uint64_t limit = plan->bootstrap_pages;  // keeps the fuzzer fast
-    if (limit <= (std::uint64_t{1} << 16)) {
+    const std::uint64_t mapped =
+        plan->bootstrap_pages + (plan->p2m_relocated ? plan->p2m.pages : 0);
+    if (mapped <= (std::uint64_t{1} << 16)) {  // keeps the fuzzer fast
       std::uint64_t l1 = 0;
       const Status walk = for_each_bootstrap_entry(*plan, [&](const BootstrapEntry& e) {
         if (!plan->is_page_table(e.table)) out.invariant_broken = true;
         if (e.level == 1) {
           ++l1;
-          if (e.target.value() >= limit || e.writable == plan->is_page_table(e.target)) {
+          const bool in_area = e.target.value() < plan->bootstrap_pages ||
+                               (plan->p2m_relocated && plan->p2m.contains(e.target));
+          if (!in_area || e.writable == plan->is_page_table(e.target)) {
             out.invariant_broken = true;
           }
         } else if (!plan->is_page_table(e.target)) {
@@ -136,7 +147,7 @@ inline PipelineOutcome run_loader_pipeline(std::span<const std::uint8_t> bytes) 
         }
         return Status::ok();
       });
-      if (!walk || l1 != limit) out.invariant_broken = true;
+      if (!walk || l1 != mapped) out.invariant_broken = true;
     }
     detail::BoundsCheckingWriter w{&*plan};
     if (!load_kernel_segments(*img, *plan, bytes, w) || w.broken) out.invariant_broken = true;

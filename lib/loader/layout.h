@@ -3,10 +3,11 @@
 // What it is: `plan_domain_layout(image, request)` decides, without touching memory, where
 // every bootstrap element lands, as a pseudo-physical frame (pfn) and a virtual address
 // (VA = VIRT_BASE + pfn * 4 KiB; the bootstrap area is a 1:1 map of the first pfns). The
-// rules are those of Xen's PV domain builder (public/xen.h, "Start-of-day memory layout"):
+// rules are those of Xen's PV domain builder (public/xen.h, "Start-of-day memory layout",
+// and libxenguest's order):
 //   1. kernel at pfn (kernel_start - VIRT_BASE) / 4 KiB, rounded up to whole pages;
 //   2. initial ramdisk (if any), whole pages;
-//   3. phys-to-machine list: nr_pages 8-byte entries, whole pages;
+//   3. phys-to-machine list: nr_pages 8-byte entries, whole pages (unless relocated, below);
 //   4. start_info page; 5. xenstore ring page; 6. console ring page (5 and 6 not for dom0);
 //   7. bootstrap page tables: enough L4/L3/L2/L1 frames to map VIRT_BASE up to the end of
 //      the bootstrap area, where the end is the first 4 MiB boundary that leaves room for the
@@ -15,12 +16,17 @@
 //   8. one bootstrap stack page; RSP starts at its top.
 // Every element is 4 KiB aligned and packed after the previous one. The domain needs at
 // least (bootstrap_end - VIRT_BASE) / 4 KiB pages; the whole area must be canonical and
-// outside the hypervisor hole. The platform later allocates frames, writes the tables
-// (all bootstrap pfns mapped RW except the page-table frames, mapped RO), pins the L4 and
-// starts vCPU 0 at `entry` with RSI = `start_info.va` and RSP = `stack_top`.
-// Not implemented: relocating the p2m to the INIT_P2M address (the note is recorded in the
-// image; the p2m always sits inline, which the protocol allows), unmapped initrds
-// (SIF_MOD_START_PFN) and BSD symbol tables.
+// outside the hypervisor hole.
+// INIT_P2M: when the image names a page-aligned p2m address below VIRT_BASE (and the request
+// allows it), the p2m is not put in step 3 but after the bootstrap area (pfn
+// bootstrap_pages), mapped at that address by extra L3/L2/L1 tables that follow it in pfn
+// space (tables of a level the bootstrap area already provides for that range are shared;
+// the L4 always is). Those extra tables are not mapped; start_info reports the p2m frames
+// and its tables as first_p2m_pfn/nr_p2m_frames. The p2m range must not meet the bootstrap
+// area, and must be canonical and outside the hypervisor hole.
+// The platform allocates frames, writes the tables (bootstrap_mappings.h lists the entries),
+// pins the L4 and starts vCPU 0 at `entry` with RSI = `start_info.va`, RSP = `stack_top`.
+// Not implemented: unmapped initrds (SIF_MOD_START_PFN) and BSD symbol tables.
 //
 // How to use it:
 //   LoadResult<DomainLayout> plan = plan_domain_layout(*img, {.nr_pages = 65536, .vcpus = 1});
@@ -34,6 +40,7 @@
 
 #include "pvkit/base/types.h"
 #include "pvkit/loader/address_space.h"
+#include "pvkit/loader/layout_types.h"
 #include "pvkit/loader/load_error.h"
 #include "pvkit/loader/pv_image.h"
 
@@ -47,6 +54,7 @@ struct LayoutRequest {
   bool initial_domain = false;       ///< dom0: no xenstore/console pages, privileged flags
   std::uint32_t max_vcpus = 32;      ///< XEN_LEGACY_MAX_VCPUS: vcpu_info slots in shared_info
   std::uint64_t max_ramdisk_bytes = std::uint64_t{1} << 30;
+  bool relocate_p2m = true;          ///< honour a usable INIT_P2M note (as Xen's builder does)
 };
 
 /// Most pages a domain may have here (2^36 pages = 256 TiB): keeps every product in range.
@@ -55,53 +63,6 @@ inline constexpr std::uint64_t kMaxDomainPages = std::uint64_t{1} << 36;
 inline constexpr std::uint64_t kBootstrapPaddingPages = (512 * 1024) / kPageSize;
 /// The bootstrap area ends on this boundary (4 MiB).
 inline constexpr unsigned kBootstrapAlignShift = 22;
-
-/// A run of whole pages of the bootstrap area.
-struct Region {
-  Gfn pfn{};                 ///< first pseudo-physical frame
-  VirtAddr va{};             ///< its virtual address
-  std::uint64_t pages = 0;   ///< 0 = element absent
-  [[nodiscard]] constexpr VirtAddr end() const { return VirtAddr{va.value() + pages * kPageSize}; }
-  [[nodiscard]] constexpr bool contains(Gfn p) const {
-    return p.value() >= pfn.value() && p.value() - pfn.value() < pages;
-  }
-};
-
-/// The bootstrap page tables of one level. Level index 0 = L1 ... 3 = L4.
-struct PageTableLevel {
-  Gfn first_pfn{};             ///< pfn of the first table of this level
-  std::uint64_t count = 0;     ///< number of tables
-  VirtAddr first_va{};         ///< VA covered by the first table's first entry
-  unsigned coverage_shift = 0; ///< log2 of the VA span one table covers (21, 30, 39, 48)
-  /// pfn of the table of this level that maps `va` (va inside the bootstrap area).
-  [[nodiscard]] constexpr Gfn table_for(VirtAddr va) const {
-    return Gfn{first_pfn.value() + ((va.value() - first_va.value()) >> coverage_shift)};
-  }
-};
-
-/// The planned start-of-day layout of one PV domain.
-struct DomainLayout {
-  VirtAddr virt_base{};
-  Region kernel, ramdisk, p2m, start_info, xenstore, console, page_tables, boot_stack;
-  std::array<PageTableLevel, 4> levels{};  ///< [0] L1 ... [3] L4
-  VirtAddr bootstrap_end{};                ///< end of the mapped area (4 MiB aligned)
-  std::uint64_t bootstrap_pages = 0;       ///< pfns [0, bootstrap_pages) are mapped
-  VirtAddr entry{};                        ///< RIP at start
-  VirtAddr stack_top{};                    ///< RSP at start
-  std::optional<Gfn> hypercall_page;       ///< pfn to fill with the hypercall stubs
-  std::uint64_t nr_pages = 0;
-  std::uint32_t vcpus = 0;
-  std::uint64_t ramdisk_bytes = 0;
-  bool initial_domain = false;
-
-  [[nodiscard]] std::uint64_t nr_pt_frames() const { return page_tables.pages; }
-  /// VA of pfn `p` in the bootstrap area.
-  [[nodiscard]] constexpr VirtAddr va_of(Gfn p) const {
-    return VirtAddr{virt_base.value() + p.value() * kPageSize};
-  }
-  /// True when pfn `p` holds a bootstrap page table (mapped read-only).
-  [[nodiscard]] constexpr bool is_page_table(Gfn p) const { return page_tables.contains(p); }
-};
 
 namespace detail {
 
@@ -127,6 +88,44 @@ struct BumpAllocator {
     return r;
   }
 };
+
+/// Places a relocated p2m of `pages` frames at VA `base` after the bootstrap area of `L`
+/// (whose levels are final), with its own tables after it; see the header comment.
+inline LoadError place_relocated_p2m(DomainLayout& L, std::uint64_t base, std::uint64_t pages) {
+  const std::uint64_t size = pages * kPageSize;  // pages <= 2^33: no overflow
+  if (LoadError e = check_guest_va_range(base, size); e != LoadError::Ok) return e;
+  if (base + size > L.virt_base.value()) return LoadError::P2mOverlapsBootstrap;
+  L.p2m_relocated = true;
+  L.p2m = Region{Gfn{L.bootstrap_pages}, VirtAddr{base}, pages};
+  const std::uint64_t from = va48(base);
+  const std::uint64_t to = va48(base + size - 1);
+  std::uint64_t next = L.bootstrap_pages + pages;
+  std::uint64_t total = 0;
+  for (std::size_t l = 3; l-- > 0;) {  // L3, L2, L1; the L4 is the bootstrap area's
+    const unsigned bits = kLevelShift[l];
+    const std::uint64_t mask = (std::uint64_t{1} << bits) - 1;
+    std::uint64_t f = from & ~mask;
+    std::uint64_t t = to | mask;
+    // Drop the part of the range whose tables the bootstrap area already has.
+    const PageTableLevel& own = L.levels[l];
+    const std::uint64_t f0 = own.first_va48;
+    const std::uint64_t t0 = f0 + (own.count << bits) - 1;
+    std::uint64_t count = 0;
+    if (!(f >= f0 && t <= t0)) {
+      if (f < f0 && t > t0) return LoadError::P2mOverlapsBootstrap;  // cannot happen below vb
+      if (f >= f0 && f <= t0) f = t0 + 1;
+      if (t >= f0 && t <= t0) t = f0 - 1;
+      count = f < t ? ((t - f) >> bits) + 1 : 0;
+    }
+    L.p2m_levels[l] = PageTableLevel{Gfn{next}, count, f, bits};
+    next += count;
+    total += count;
+  }
+  L.p2m_levels[3] = PageTableLevel{Gfn{next}, 0, 0, kLevelShift[3]};
+  L.p2m_tables = Region{Gfn{L.bootstrap_pages + pages}, VirtAddr{0}, total};
+  if (L.bootstrap_pages + pages + total > L.nr_pages) return LoadError::NotEnoughMemory;
+  return LoadError::Ok;
+}
 
 }  // namespace detail
 
@@ -172,7 +171,12 @@ inline LoadResult<DomainLayout> plan_domain_layout(const PvGuestImage& img,
   } else {
     L.ramdisk = Region{Gfn{a.next_pfn}, VirtAddr{vb + a.next_pfn * kPageSize}, 0};
   }
-  L.p2m = a.take(detail::pages_for(req.nr_pages * sizeof(std::uint64_t)));
+  const std::uint64_t p2m_pages = detail::pages_for(req.nr_pages * sizeof(std::uint64_t));
+  // Xen's builder honours INIT_P2M only for a page-aligned address below VIRT_BASE.
+  const std::optional<std::uint64_t>& init_p2m = img.notes.init_p2m;
+  const bool relocate = req.relocate_p2m && init_p2m && *init_p2m < vb &&
+                        (*init_p2m & ~kPageMask) == 0;
+  if (!relocate) L.p2m = a.take(p2m_pages);
   L.start_info = a.take(1);
   if (!req.initial_domain) {
     L.xenstore = a.take(1);
@@ -209,7 +213,7 @@ inline LoadResult<DomainLayout> plan_domain_layout(const PvGuestImage& img,
   for (std::size_t l = 4; l-- > 0;) {  // L4 first, then L3, L2, L1
     const unsigned bits = detail::kLevelShift[l];
     L.levels[l] = PageTableLevel{Gfn{next}, counts[l],
-                                 VirtAddr{vb & ~((std::uint64_t{1} << bits) - 1)}, bits};
+                                 va48(vb) & ~((std::uint64_t{1} << bits) - 1), bits};
     next += counts[l];
   }
   L.boot_stack = a.take(1);
@@ -217,6 +221,12 @@ inline LoadResult<DomainLayout> plan_domain_layout(const PvGuestImage& img,
   L.bootstrap_pages = (last + 1 - vb) >> kPageShift;
   if (LoadError e = check_guest_va_range(vb, last + 1 - vb); e != LoadError::Ok) return e;
   if (L.bootstrap_pages > req.nr_pages) return LoadError::NotEnoughMemory;
+
+  if (relocate) {
+    if (LoadError e = detail::place_relocated_p2m(L, *init_p2m, p2m_pages); e != LoadError::Ok) {
+      return e;
+    }
+  }
 
   L.entry = img.entry;
   L.stack_top = L.boot_stack.end();

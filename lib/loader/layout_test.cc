@@ -25,15 +25,17 @@ PvGuestImage image_of(testing::ElfBuilder b) {
   return *img;
 }
 
-LayoutRequest request(std::uint64_t pages, std::uint64_t ramdisk = 0, bool dom0 = false) {
+LayoutRequest request(std::uint64_t pages, std::uint64_t ramdisk = 0, bool dom0 = false,
+                      bool relocate_p2m = true) {
   LayoutRequest r;
   r.nr_pages = pages;
   r.ramdisk_bytes = ramdisk;
   r.initial_domain = dom0;
+  r.relocate_p2m = relocate_p2m;
   return r;
 }
 
-// Linux-like kernel, 256 MiB, no initrd. Worked by hand:
+// Linux-like kernel, 256 MiB, no initrd, INIT_P2M not honoured. Worked by hand:
 //   kernel at pfn (0xffffffff81000000 - VIRT_BASE) / 4K = 4096, 0x9000 bytes = 9 pages;
 //   p2m 65536 * 8 bytes = 128 pages at 4105; start_info 4233, xenstore 4234, console 4235;
 //   allocation end pfn 4236. Padding+stack = 129 pages -> pfn 4365 -> VA offset 0x110d000,
@@ -41,9 +43,9 @@ LayoutRequest request(std::uint64_t pages, std::uint64_t ramdisk = 0, bool dom0 
 //   Tables: 1 L4, 1 L3, 1 L2 (all under one 1 GiB slot), L1s for 20 MiB / 2 MiB = 10: 13.
 //   13 + 129 pages from pfn 4236 end at pfn 4378 < 5120: fixed point reached.
 //   Page tables at pfn 4236..4248 (L4 4236, L3 4237, L2 4238, L1 4239..4248), stack 4249.
-TEST(Layout, LinuxLikeDomU256MiB) {
+TEST(Layout, LinuxLikeDomU256MiBInlineP2m) {
   const PvGuestImage img = image_of(testing::linux_like_kernel());
-  LoadResult<DomainLayout> p = plan_domain_layout(img, request(65536));
+  LoadResult<DomainLayout> p = plan_domain_layout(img, request(65536, 0, false, false));
   ASSERT_TRUE(p.ok()) << to_string(p.error());
   const DomainLayout& L = *p;
   EXPECT_EQ(L.kernel.pfn.value(), 4096u);
@@ -80,6 +82,86 @@ TEST(Layout, LinuxLikeDomU256MiB) {
   EXPECT_TRUE(L.is_page_table(Gfn{4248}));
   EXPECT_FALSE(L.is_page_table(Gfn{4249}));
   EXPECT_FALSE(L.is_page_table(Gfn{4235}));
+}
+
+// The same with the image's INIT_P2M (0x8000000000, below VIRT_BASE) honoured. By hand:
+//   kernel pfn 4096 (9 pages); start_info 4105, xenstore 4106, console 4107; end pfn 4108
+//   (offset 0x100c000); +129 pages = 0x108d000 -> the area still ends at 20 MiB (5120
+//   pfns); 13 tables at 4108..4120 (L4 4108, L3 4109, L2 4110, L1 4111..4120); stack 4121.
+//   The p2m (128 pages) follows the area at pfn 5120, mapped at 0x8000000000; its own
+//   tables follow at 5248: one L3 (L4 slot 1 is not in the kernel's L3 range), one L2, one
+//   L1 (128 pages < 2 MiB). 5251 pfns <= 65536.
+TEST(Layout, LinuxLikeDomU256MiBRelocatedP2m) {
+  const PvGuestImage img = image_of(testing::linux_like_kernel());
+  LoadResult<DomainLayout> p = plan_domain_layout(img, request(65536));
+  ASSERT_TRUE(p.ok()) << to_string(p.error());
+  const DomainLayout& L = *p;
+  EXPECT_TRUE(L.p2m_relocated);
+  EXPECT_EQ(L.kernel.pfn.value(), 4096u);
+  EXPECT_EQ(L.start_info.pfn.value(), 4105u);
+  EXPECT_EQ(L.console.pfn.value(), 4107u);
+  EXPECT_EQ(L.page_tables.pfn.value(), 4108u);
+  EXPECT_EQ(L.page_tables.pages, 13u);
+  EXPECT_EQ(L.levels[0].first_pfn.value(), 4111u);
+  EXPECT_EQ(L.boot_stack.pfn.value(), 4121u);
+  EXPECT_EQ(L.stack_top.value(), kBase + 4122u * 4096);
+  EXPECT_EQ(L.bootstrap_pages, 5120u);
+  EXPECT_EQ(L.p2m.pfn.value(), 5120u);
+  EXPECT_EQ(L.p2m.va.value(), 0x8000000000u);
+  EXPECT_EQ(L.p2m.pages, 128u);
+  EXPECT_EQ(L.p2m_tables.pfn.value(), 5248u);
+  EXPECT_EQ(L.p2m_tables.pages, 3u);
+  EXPECT_EQ(L.p2m_levels[3].count, 0u);  // the L4 is shared
+  EXPECT_EQ(L.p2m_levels[2].first_pfn.value(), 5248u);
+  EXPECT_EQ(L.p2m_levels[2].count, 1u);
+  EXPECT_EQ(L.p2m_levels[1].first_pfn.value(), 5249u);
+  EXPECT_EQ(L.p2m_levels[0].first_pfn.value(), 5250u);
+  EXPECT_EQ(L.table_at(0, VirtAddr{0x8000000000}).value().value(), 5250u);
+  EXPECT_EQ(L.table_at(2, VirtAddr{kBase}).value().value(), 4109u);
+  EXPECT_FALSE(L.table_at(0, VirtAddr{0x9000000000}).has_value());
+  EXPECT_EQ(L.pfn_at(VirtAddr{0x8000000000 + 5 * 4096}).value().value(), 5125u);
+  EXPECT_TRUE(L.is_page_table(Gfn{5250}));
+  EXPECT_FALSE(L.is_page_table(Gfn{5247}));
+  const xen::StartInfo si = build_start_info(L, StartInfoInputs{});
+  EXPECT_EQ(si.mfn_list, 0x8000000000u);
+  EXPECT_EQ(si.first_p2m_pfn, 5120u);
+  EXPECT_EQ(si.nr_p2m_frames, 131u);
+  EXPECT_EQ(si.nr_pt_frames, 13u);
+  EXPECT_EQ(si.pt_base, kBase + 4108u * 4096);
+}
+
+// A lower-half kernel at 1 GiB with INIT_P2M at 1 MiB: the p2m shares the L4 and the L3 of
+// the bootstrap area (both under L4 slot 0 and L3 slot 0..1) and needs one L2 and one L1.
+TEST(Layout, RelocatedP2mSharesUpperTables) {
+  testing::ElfBuilder b;
+  b.segment({0x40000000, 0, testing::pattern(0x100, 0), 0x1000})
+      .note_str(xen::kElfNoteLoader, "generic")
+      .note_str(xen::kElfNoteXenVersion, "xen-3.0")
+      .note_u64(xen::kElfNoteVirtBase, 0x40000000)
+      .note_u64(xen::kElfNoteInitP2m, 0x100000)
+      .entry(0x40000000);
+  const PvGuestImage img = image_of(b);
+  LoadResult<DomainLayout> p = plan_domain_layout(img, request(8192));
+  ASSERT_TRUE(p.ok()) << to_string(p.error());
+  EXPECT_TRUE(p->p2m_relocated);
+  EXPECT_EQ(p->p2m.pages, 16u);
+  EXPECT_EQ(p->p2m_levels[2].count, 0u);
+  EXPECT_EQ(p->p2m_levels[1].count, 1u);
+  EXPECT_EQ(p->p2m_levels[0].count, 1u);
+  EXPECT_EQ(p->p2m_tables.pages, 2u);
+  EXPECT_EQ(p->table_at(2, VirtAddr{0x100000}).value(), p->levels[2].first_pfn);
+}
+
+TEST(Layout, InitP2mIgnoredWhenNotUsable) {
+  for (std::uint64_t where : {kBase, kBase + 0x1000000, std::uint64_t{0x8000000800}}) {
+    testing::ElfBuilder b = testing::linux_like_kernel();
+    b.drop_note(xen::kElfNoteInitP2m).note_u64(xen::kElfNoteInitP2m, where);
+    const PvGuestImage img = image_of(b);
+    LoadResult<DomainLayout> p = plan_domain_layout(img, request(65536));
+    ASSERT_TRUE(p.ok());
+    EXPECT_FALSE(p->p2m_relocated) << where;  // at/above VIRT_BASE or misaligned: inline
+    EXPECT_EQ(p->p2m.pfn.value(), 4105u);
+  }
 }
 
 // Mini-OS-like kernel at VA 0, 32 MiB, 1 MiB + 1 byte initrd. By hand:
@@ -142,10 +224,20 @@ TEST(Layout, RulesHoldOverASweepOfSizes) {
                                  &L.console, &L.page_tables, &L.boot_stack};
         std::uint64_t next = L.kernel.pfn.value();
         for (const Region* r : order) {
-          if (r->pages == 0) continue;
+          if (r->pages == 0 || (r == &L.p2m && L.p2m_relocated)) continue;
           EXPECT_EQ(r->pfn.value(), next);
           EXPECT_EQ(r->va.value(), vb + r->pfn.value() * 4096);
           next += r->pages;
+        }
+        // The Linux-like image asks for INIT_P2M below VIRT_BASE: honoured after the area.
+        EXPECT_EQ(L.p2m_relocated, img == &linux_img);
+        if (L.p2m_relocated) {
+          EXPECT_EQ(L.p2m.pfn.value(), L.bootstrap_pages);
+          EXPECT_EQ(L.p2m_tables.pfn.value(), L.bootstrap_pages + L.p2m.pages);
+          EXPECT_LE(L.p2m_tables.pfn.value() + L.p2m_tables.pages, pages);
+          // One L1 per 2 MiB of p2m, one L2 per 1 GiB, one L3 (512 GiB apart from the kernel).
+          EXPECT_EQ(L.p2m_levels[0].count, (L.p2m.pages + 511) / 512);
+          EXPECT_EQ(L.p2m_levels[2].count, 1u);
         }
         EXPECT_EQ(L.p2m.pages, (pages * 8 + 4095) / 4096);
         EXPECT_EQ(L.ramdisk.pages, (rd + 4095) / 4096);
@@ -230,6 +322,30 @@ TEST(LayoutAdversarial, AreaWouldWrapTheAddressSpace) {
       .entry(kLowTop);
   const PvGuestImage low = image_of(c);
   EXPECT_EQ(plan_domain_layout(low, request(8192)).error(), LoadError::NonCanonicalAddress);
+}
+
+TEST(LayoutAdversarial, RelocatedP2mMeetsBootstrapAreaOrMemory) {
+  // The p2m of 1 GiB of memory (2 MiB) placed 1 MiB below VIRT_BASE runs into the area.
+  testing::ElfBuilder b = testing::linux_like_kernel();
+  b.drop_note(xen::kElfNoteInitP2m).note_u64(xen::kElfNoteInitP2m, kBase - 0x100000);
+  const PvGuestImage img = image_of(b);
+  EXPECT_EQ(plan_domain_layout(img, request(262144)).error(), LoadError::P2mOverlapsBootstrap);
+  EXPECT_EQ(plan_domain_layout(img, request(262144, 0, false, false)).error(), LoadError::Ok);
+  // In the hypervisor hole, or not canonical.
+  testing::ElfBuilder h = testing::linux_like_kernel();
+  h.drop_note(xen::kElfNoteInitP2m).note_u64(xen::kElfNoteInitP2m, 0xffff800000000000ULL);
+  EXPECT_EQ(plan_domain_layout(image_of(h), request(65536)).error(), LoadError::HypervisorRange);
+  testing::ElfBuilder n = testing::linux_like_kernel();
+  n.drop_note(xen::kElfNoteInitP2m).note_u64(xen::kElfNoteInitP2m, 0x0000800000000000ULL);
+  EXPECT_EQ(plan_domain_layout(image_of(n), request(65536)).error(),
+            LoadError::NonCanonicalAddress);
+  // Exactly enough memory for the area but not for the p2m behind it.
+  EXPECT_EQ(plan_domain_layout(image_of(testing::linux_like_kernel()), request(5125)).error(),
+            LoadError::NotEnoughMemory);
+  EXPECT_EQ(plan_domain_layout(image_of(testing::linux_like_kernel()), request(5125, 0, false,
+                                                                                  false))
+                .error(),
+            LoadError::Ok);
 }
 
 TEST(LayoutAdversarial, HandMadeImageIsRechecked) {

@@ -73,6 +73,7 @@ enum class LoadError : std::uint8_t {
   BadVcpuCount,          ///< zero vCPUs or more than the caller's limit
   NotEnoughMemory,       ///< the bootstrap area needs more pages than the domain has
   RamdiskTooLarge,       ///< initrd size overflows or exceeds the budget
+  P2mOverlapsBootstrap,  ///< the INIT_P2M range meets the bootstrap area
   LayoutOverflow,        ///< the bootstrap area would wrap the address space
 };
 
@@ -133,7 +134,8 @@ constexpr const char* to_string(LoadError e) {
     PVKIT_LOADER_ERR(EntryOutsideImage) PVKIT_LOADER_ERR(HypercallPageOutsideImage)
     PVKIT_LOADER_ERR(HypercallPageMisaligned) PVKIT_LOADER_ERR(ImageTooLarge)
     PVKIT_LOADER_ERR(BadVcpuCount) PVKIT_LOADER_ERR(NotEnoughMemory)
-    PVKIT_LOADER_ERR(RamdiskTooLarge) PVKIT_LOADER_ERR(LayoutOverflow)
+    PVKIT_LOADER_ERR(RamdiskTooLarge)
+    PVKIT_LOADER_ERR(P2mOverlapsBootstrap) PVKIT_LOADER_ERR(LayoutOverflow)
 #undef PVKIT_LOADER_ERR
   }
   return "?";

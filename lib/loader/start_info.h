@@ -5,6 +5,7 @@
 // shared_info machine address, the xenstore and console machine frames and their event
 // channels) and the command line. Every byte is initialised (unused fields and padding are
 // zero). A command line longer than 1023 chars is cut and NUL-terminated, as Xen does.
+// With a relocated p2m, first_p2m_pfn/nr_p2m_frames cover the p2m frames and their tables.
 //
 // How to use it:
 //   xen::StartInfo si = build_start_info(plan, StartInfoInputs{.shared_info = maddr, ...});
@@ -55,6 +56,10 @@ inline xen::StartInfo build_start_info(const DomainLayout& layout, const StartIn
   si.pt_base = layout.page_tables.va.value();
   si.nr_pt_frames = layout.page_tables.pages;
   si.mfn_list = layout.p2m.va.value();
+  if (layout.p2m_relocated) {  // the pfn range covers the p2m frames and their tables
+    si.first_p2m_pfn = layout.p2m.pfn.value();
+    si.nr_p2m_frames = layout.p2m.pages + layout.p2m_tables.pages;
+  }
   if (layout.ramdisk_bytes != 0) {
     si.mod_start = layout.ramdisk.va.value();
     si.mod_len = layout.ramdisk_bytes;
