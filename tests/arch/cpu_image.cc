@@ -1,8 +1,9 @@
 // The CPU-layer test image (ring 0 only).
 //   mode=ok    checks the state cpu_init() left (selectors, TSS, GDT/IDT, GS, MSRs, CR0.WP,
 //              no identity map), an NMI on its IST stack, and LAPIC timer ticks while idle.
-//   mode=ud|pf|gp|de|bp|df|wtext  a hypervisor-mode exception (wtext: a write to the
-//              hypervisor's own code, refused by W^X): the image must print the register
+//   mode=ud|pf|gp|de|bp|df|wtext|overflow  a hypervisor-mode exception (wtext: a write to
+//              the hypervisor's own code, refused by W^X; overflow: unbounded recursion runs
+//              into the boot stack's guard page): the image must print the register
 //              dump and PANIC, leaving QEMU with the failure code (checked by
 //              //tests/arch:hv_fault_panics_test).
 #include <cstdint>
@@ -18,6 +19,8 @@
 #include "pvkit/platforms/pc/boot_info.h"
 #include "pvkit/platforms/pc/ktest.h"
 #include "pvkit/platforms/pc/log.h"
+
+extern "C" __attribute__((visibility("hidden"))) const std::uint8_t pvkit_boot_stack_guard[];
 
 namespace {
 
@@ -133,6 +136,20 @@ void check_wx(pc::Ktest& t) {
   t.check("text: read-only, executable", text.present() && !text.writable() && !text.nx());
   t.check("rodata: read-only, NX", ro.present() && !ro.writable() && ro.nx());
   t.check("data and bss: writable, NX", data.writable() && data.nx() && bss.writable() && bss.nx());
+  const Pte guard = hv.lookup(reinterpret_cast<std::uint64_t>(pvkit_boot_stack_guard));
+  const Pte kguard = hv.lookup(percpu().kstack_top - 16384 - 4096);
+  const Pte below_guard = hv.lookup(reinterpret_cast<std::uint64_t>(pvkit_boot_stack_guard) - 4096);
+  t.check("stack guard pages are unmapped (boot and per-CPU stacks)",
+          !guard.present() && !kguard.present() && below_guard.present());
+}
+
+// Unbounded recursion on the boot stack: must end in the guard page, not in .bss.
+volatile std::uint64_t g_recursion_limit = 0;  // 0: unbounded
+[[gnu::noinline]] std::uint64_t recurse(std::uint64_t n) {
+  volatile std::uint8_t pad[512];
+  pad[0] = static_cast<std::uint8_t>(n);
+  if (g_recursion_limit != 0 && n >= g_recursion_limit) return pad[0];
+  return recurse(n + 1) + pad[0];
 }
 
 // Remapping a hypervisor address: the new frame is seen once the TLB entry is flushed, by
@@ -227,6 +244,7 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
   }
   if (is("bp")) asm volatile("int3");
   if (is("wtext")) *reinterpret_cast<volatile std::uint8_t*>(&pvkit_main) = 0xCC;  // W^X
+  if (is("overflow")) pc::printf("unreachable %lu\n", recurse(0));
   if (is("df")) {
     // A #PF whose frame cannot be pushed (the stack is unmapped) escalates to #DF, which
     // runs on its own IST stack and still produces the dump.

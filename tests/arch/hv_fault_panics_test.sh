@@ -37,6 +37,7 @@ expect_panic de "vector 0 (#DE)"
 expect_panic bp "vector 3 (#BP)"
 expect_panic df "vector 8 (#DF)" "double fault"
 expect_panic wtext "vector 14 (#PF)" "error 0x0000000000000003"
+expect_panic overflow "vector 8 (#DF)" "double fault"
 
 [ $failures -eq 0 ] && echo "every hypervisor fault panics with a dump" && exit 0
 echo "$failures case(s) wrong"

@@ -130,6 +130,10 @@ pvkit_boot64:
 
         .bss
         .p2align 12
+        /* Left unmapped by cpu_init(): a boot-stack overflow faults instead of corrupting .bss. */
+        .globl pvkit_boot_stack_guard
+pvkit_boot_stack_guard:
+        .skip 4096
         .globl pvkit_boot_stack
 pvkit_boot_stack:
         .skip 16384

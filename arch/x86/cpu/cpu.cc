@@ -27,6 +27,8 @@ void pvkit_x86_run_user(pvkit::x86::TrapFrame* frame);
 // boot/hypervisor.ld: page-aligned section boundaries of the image.
 __attribute__((visibility("hidden"))) extern const std::uint8_t __image_start[], __text_end[], __rodata_end[],
     __image_end[];
+// boot/pvh_entry.S: the page below the boot stack.
+__attribute__((visibility("hidden"))) extern const std::uint8_t pvkit_boot_stack_guard[];
 // mm/guest_copy.S: (faulting instruction, recovery address) pairs.
 struct PvkitExtableEntry {
   std::uint64_t insn, fixup;
@@ -45,12 +47,15 @@ namespace {
 constexpr std::size_t kKernelStackSize = 16384;
 constexpr std::size_t kIstStackSize = 8192;
 
-struct alignas(16) Stack {
-  std::uint8_t bytes[kKernelStackSize];
+// A stack with an unmapped guard page below it (see harden_hv_mappings): an overflow takes a
+// #PF it cannot push, which becomes a #DF on its own IST stack and a clear panic.
+template <std::size_t N>
+struct alignas(4096) GuardedStack {
+  std::uint8_t guard[4096];
+  std::uint8_t bytes[N];
 };
-struct alignas(16) IstStack {
-  std::uint8_t bytes[kIstStackSize];
-};
+using Stack = GuardedStack<kKernelStackSize>;
+using IstStack = GuardedStack<kIstStackSize>;
 
 constinit PerCpu g_cpu0{};
 constinit Gdt g_gdt{};
@@ -157,10 +162,19 @@ void paging_init() {
   write_cr3(g_hv_root);
 }
 
+bool is_stack_guard(std::uint64_t va) {
+  const auto a = [](const void* p) { return reinterpret_cast<std::uint64_t>(p); };
+  if (va == a(pvkit_boot_stack_guard) || va == a(g_kstack.guard)) return true;
+  for (const auto& s : g_ist) {
+    if (va == a(s.guard)) return true;
+  }
+  return false;
+}
+
 // W^X for the hypervisor itself: the boot tables map the first GiB read-write-executable with
 // 2 MiB pages. Split the pages holding the image into 4 KiB pages — text read-only and
-// executable, rodata read-only and NX, data/bss read-write and NX — and make the rest of the
-// direct map NX.
+// executable, rodata read-only and NX, data/bss read-write and NX, stack guard pages absent —
+// and make the rest of the direct map NX.
 void harden_hv_mappings() {
   const auto addr = [](const std::uint8_t* p) { return reinterpret_cast<std::uint64_t>(p); };
   const std::uint64_t img = addr(__image_start), text_end = addr(__text_end), ro_end = addr(__rodata_end),
@@ -185,7 +199,9 @@ void harden_hv_mappings() {
     for (unsigned j = 0; j < kPtEntries; ++j) {
       const std::uint64_t va = va0 + j * kPageSize;
       const Pte leaf = Pte::leaf(e.address() + j * kPageSize);
-      if (va >= img && va < text_end) {
+      if (is_stack_guard(va)) {
+        pt[j] = Pte{};  // not present
+      } else if (va >= img && va < text_end) {
         pt[j] = leaf;  // text: read-only, executable
       } else if (va >= text_end && va < ro_end) {
         pt[j] = leaf.with_nx(true);  // rodata
