@@ -102,6 +102,8 @@ TEST_P(GrantConcurrency, MappersAndCopiersVersusRevokers) {
   grant(kD1, 11, kD0, Mfn{2});  // for the copier d0
   const auto end = std::chrono::steady_clock::now() + kRunFor;
   std::atomic<int> maps{0}, copies{0}, revokes{0}, pinned_after_revoke{0}, wrong_frame{0};
+  std::atomic<int> mapped_while_revoked{0};
+  std::atomic<bool> ref10_revoked{false};  // set by the revoker between revoke and re-grant
   std::thread mapper([&] {
     while (time_left(end)) {
       std::uint32_t hd = 0;
@@ -109,9 +111,12 @@ TEST_P(GrantConcurrency, MappersAndCopiersVersusRevokers) {
       const std::uint32_t flags = kHost | (ro ? kRo : 0u) | (maps.load() % 4 == 1 ? kDev : 0u);
       if (map_one(h, kD2, kD1, 10, flags, 0x4000, hd) != GrantStatus::Okay) continue;
       ++maps;
+      // While this mapping is held no revoke can have succeeded.
+      if (ref10_revoked.load()) ++mapped_while_revoked;
       auto pte = h.platform.pte(kD2, 0x4000);
       if (!pte || pte->frame != Mfn{1}) ++wrong_frame;
       EXPECT_EQ(unmap_one(h, kD2, hd, 0x4000, (flags & kDev) ? (1u << 12) : 0), GrantStatus::Okay);
+      if (maps.load() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));  // revoke windows
     }
   });
   std::thread copier([&] {
@@ -126,6 +131,7 @@ TEST_P(GrantConcurrency, MappersAndCopiersVersusRevokers) {
       const GrantStatus s = h.gt->copy(kD0, c);
       if (s == GrantStatus::Okay) ++copies;
       else EXPECT_EQ(s, GrantStatus::GeneralError);
+      if (copies.load() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
     }
   });
   std::thread revoker([&] {
@@ -133,8 +139,12 @@ TEST_P(GrantConcurrency, MappersAndCopiersVersusRevokers) {
       for (std::uint32_t ref : {10u, 11u}) {
         if (!try_revoke(h, kD1, ref)) continue;
         ++revokes;
-        // Revoked: nobody may hold a pin, and nobody can take one until it is granted again.
-        if (h.gt->pin_raw(kD1, GrantRef{ref}) != 0) ++pinned_after_revoke;
+        if (ref == 10) ref10_revoked = true;
+        // Revoked: nobody may hold a pin, and nobody can take one until it is granted again
+        // (a mapper that read the entry just before the revoke must notice and back off).
+        std::this_thread::sleep_for(std::chrono::microseconds(30));
+        if (h.gt->pin_raw(kD1, GrantRef{ref}) != 0 || h.status_bits(kD1, ref) != 0) ++pinned_after_revoke;
+        if (ref == 10) ref10_revoked = false;
         grant(kD1, ref, ref == 10 ? kD2 : kD0, Mfn{ref == 10 ? 1u : 2u});
       }
     }
@@ -143,6 +153,7 @@ TEST_P(GrantConcurrency, MappersAndCopiersVersusRevokers) {
   copier.join();
   revoker.join();
   EXPECT_EQ(pinned_after_revoke.load(), 0);
+  EXPECT_EQ(mapped_while_revoked.load(), 0);
   EXPECT_EQ(wrong_frame.load(), 0);
   EXPECT_GT(maps.load() + copies.load(), 0);
   EXPECT_GT(revokes.load(), 0);
