@@ -8,7 +8,8 @@
 //   2 abandon partial validations of its frames (their entries' and own references);
 //   3 finish queued devalidations (which drop every entry's references, cascading down);
 //   4 drop the allocation reference of each of its frames (a frame no one else references is
-//     free at once);
+//     free at once), and end the sharing of hypervisor frames shared with it (the grant
+//     table's own later grant_unshare_xen_frame then answers Inval, to be ignored);
 //   5 Dead once it owns no frame.
 // Returns Errno::Restart while work remains ("more to do": call again, e.g. from the
 // destroydomain continuation), ok once the domain is Dead, and Errno::Busy when only other
@@ -79,6 +80,7 @@ template <typename V>
       case 4:
         if (!scan([&](Mfn m, FrameInfo& f) {
               if (f.allocated) (void)db.release_allocation(m, d);
+              if (f.shared_xen) (void)db.unshare_xen(m, d);  // no mapping of it is left now
             })) {
           return Errno::Restart;
         }

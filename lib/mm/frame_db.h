@@ -59,6 +59,9 @@ struct FrameInfo {
   bool devalidating = false;///< type count hit 0; entries >= next_index still hold references
   bool in_transit = false;  ///< stolen for a grant transfer: ownerless, assignable only by
                             ///< assign_stolen (never handed out by assign)
+  bool shared_xen = false;  ///< a hypervisor frame shared with `owner` (grant/status frames):
+                            ///< mappable by it, never counted in tot_pages, never freed to it
+  bool shared_ro = false;   ///< ...and only read-only
   std::uint16_t next_index = 0;
   std::uint16_t linear_out = 0;   ///< same-level entries this table contains (linear tables)
   std::uint32_t linear_in = 0;    ///< same-level entries of other tables pointing here
@@ -135,7 +138,7 @@ class FrameDb {
   /// Takes a general reference if `m` is a frame owned by `owner`.
   [[nodiscard]] bool get_page(Mfn m, const Domain* owner) {
     FrameInfo* f = info(m);
-    if (f == nullptr || f->owner == nullptr || f->owner != owner || f->xen) return false;
+    if (f == nullptr || f->owner == nullptr || f->owner != owner || (f->xen && !f->shared_xen)) return false;
     if (f->refcount == std::numeric_limits<std::uint32_t>::max()) return false;
     ++f->refcount;
     return true;
@@ -223,6 +226,37 @@ class FrameDb {
     return Status::ok();
   }
 
+  /// Shares a hypervisor frame (reserved with reserve_xen) with `d` so that it can map it —
+  /// Xen's share_xen_page_with_guest, for grant-table and status frames. The frame gets `d` as
+  /// owner and one sharing reference; it is not part of d's allocation. Errors: Inval (not a
+  /// hypervisor frame), Busy (already shared).
+  [[nodiscard]] Status share_xen(Mfn m, Domain& d, bool readonly) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || !f->xen) return Errno::Inval;
+    if (f->shared_xen || f->refcount != 0) return Errno::Busy;
+    f->wipe_type_state();
+    f->shared_xen = true;
+    f->shared_ro = readonly;
+    f->owner = &d;
+    f->refcount = 1;
+    return Status::ok();
+  }
+
+  /// Ends the sharing. Errors: Inval (not shared with d), Busy (d still maps or uses it; the
+  /// frame stays shared, invariant 23).
+  [[nodiscard]] Status unshare_xen(Mfn m, const Domain& d) {
+    FrameInfo* f = info(m);
+    if (f == nullptr || !f->shared_xen || f->owner != &d) return Errno::Inval;
+    if (f->refcount != 1 || f->type_count != 0 || f->devalidating || f->partial) return Errno::Busy;
+    f->wipe_type_state();
+    f->shared_xen = false;
+    f->shared_ro = false;
+    f->owner = nullptr;
+    f->refcount = 0;
+    mark_stale(*f);
+    return Status::ok();
+  }
+
   /// TLB epochs: a frame whose uses ended in the current epoch needs a full flush before it
   /// changes type; `note_full_flush` ends the epoch.
   void mark_stale(FrameInfo& f) const { f.tlb_epoch = epoch_; }
@@ -237,6 +271,14 @@ class FrameDb {
 
  private:
   void free_frame(FrameInfo& f) {
+    if (f.shared_xen) {  // back to the hypervisor: unowned, still reserved
+      f.shared_xen = false;
+      f.shared_ro = false;
+      f.owner = nullptr;
+      f.wipe_type_state();
+      mark_stale(f);
+      return;
+    }
     if (f.owner != nullptr && f.owner->tot_pages > 0) --f.owner->tot_pages;
     f.owner = nullptr;
     f.allocated = false;

@@ -23,6 +23,9 @@
 //   grant_flush_tlb                     — flush every vCPU of the mapper.
 //   grant_steal_frame / grant_assign_frame / grant_drop_stolen — GNTTABOP_transfer: ownership
 //       moves only for a frame in no other use; all type state is wiped (invariant 14).
+//   grant_share_xen_frame / grant_unshare_xen_frame — let a domain map a hypervisor frame
+//       (grant-table frames writable, status frames read-only); unsharing is refused (Busy)
+//       while the domain still maps it (invariant 23). Such frames never become page tables.
 // Which entries are grant PTEs is remembered in hypervisor-private state (FrameInfo::
 // grant_ptes), never in a guest-writable PTE bit. mmu_update / update_va_mapping refuse to
 // overwrite or clear a grant PTE (Errno::Inval; Xen instead crashes the guest). If the mapper
@@ -223,6 +226,20 @@ template <typename V>
 void grant_drop_stolen(V& mm, Mfn frame) {
   LockGuard g(mm.lock());
   (void)mm.frames().free_stolen(frame);
+}
+
+/// Shares a hypervisor frame (grant-table or status frame) with `d` so that it can map it,
+/// read-only if `readonly`. Errors: Inval (not a hypervisor frame), Busy (already shared).
+template <typename V>
+[[nodiscard]] Status grant_share_xen_frame(V& mm, Domain& d, Mfn frame, bool readonly) {
+  LockGuard g(mm.lock());
+  return mm.frames().share_xen(frame, d, readonly);
+}
+/// Ends the sharing. Errors: Inval (not shared with d), Busy (still mapped: stays shared).
+template <typename V>
+[[nodiscard]] Status grant_unshare_xen_frame(V& mm, Domain& d, Mfn frame) {
+  LockGuard g(mm.lock());
+  return mm.frames().unshare_xen(frame, d);
 }
 
 /// Whether the L1 entry at `pte` is currently a grant PTE (for assertions and tests).

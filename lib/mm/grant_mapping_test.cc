@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "pvkit/mm/domain_teardown.h"
 #include "pvkit/platforms/host/machine/mm_fixture.h"
+#include "pvkit/platforms/host/machine/mm_invariants.h"
 
 namespace pvkit {
 namespace {
@@ -207,6 +209,43 @@ TEST(GrantAdversarial, Inv14_TransferOnlyUnusedFramesAndWipesType_XSA214) {
   EXPECT_EQ(w.info(spare).owner, &w.mapper);
   EXPECT_EQ(w.info(spare).type, PageType::None);
   EXPECT_EQ(grant_assign_frame(w.mm, w.mapper, spare).error(), Errno::Inval);  // once only
+}
+
+TEST(GrantMapping, SharedHypervisorFrames) {
+  GrantWorld w;
+  const Mfn table{1}, status{2};  // hypervisor frames of the machine
+  auto& mb = w.builder(w.mapper);
+  ASSERT_TRUE(grant_share_xen_frame(w.mm, w.mapper, table, false));
+  ASSERT_TRUE(grant_share_xen_frame(w.mm, w.mapper, status, true));
+  EXPECT_EQ(grant_share_xen_frame(w.mm, w.granter, table, false).error(), Errno::Busy);
+  EXPECT_EQ(grant_share_xen_frame(w.mm, w.mapper, w.gframe, false).error(), Errno::Inval);  // not a hypervisor frame
+  const std::uint64_t pages = w.mapper.tot_pages;
+  // The mapper may map the table frame writable, the status frame only read-only; neither can
+  // become a page table; the granter (not shared with) cannot map them at all.
+  EXPECT_TRUE(w.run([&] { return w.mm.mod_entry(w.mapper, w.mapper, w.slot(), make_pte(table, true), false); }));
+  EXPECT_EQ(w.run([&] { return w.mm.update_va(w.mapper, VcpuId{0}, kSlot, make_pte(status, true)); }).error(),
+            Errno::Busy);
+  EXPECT_EQ(w.run([&] { return w.mm.pin(w.mapper, status, PageType::L1); }).error(), Errno::Inval);
+  EXPECT_EQ(w.run([&] { return w.mm.update_va(w.granter, VcpuId{0}, kData, make_pte(table, false)); }).error(),
+            Errno::Busy);
+  EXPECT_EQ(w.mapper.tot_pages, pages);
+  EXPECT_EQ(host::check_mm_invariants(w.machine, w.mm, w.domains), "");
+  // Unsharing waits until the mapping is gone (invariant 23).
+  EXPECT_EQ(grant_unshare_xen_frame(w.mm, w.mapper, table).error(), Errno::Busy);
+  ASSERT_TRUE(w.run([&] { return w.mm.update_va(w.mapper, VcpuId{0}, kSlot, make_pte(status, false)); }));
+  ASSERT_TRUE(grant_unshare_xen_frame(w.mm, w.mapper, table));
+  EXPECT_EQ(w.info(table).owner, nullptr);
+  EXPECT_EQ(grant_unshare_xen_frame(w.mm, w.mapper, table).error(), Errno::Inval);
+  // Teardown of the mapper ends the remaining sharing.
+  ASSERT_TRUE(w.domains.begin_destroy(w.mapper.id));
+  Status s;
+  while ((s = domain_teardown_step(w.mm, w.mapper)).is_restart()) {
+  }
+  EXPECT_TRUE(s);
+  EXPECT_EQ(w.info(status).owner, nullptr);
+  EXPECT_EQ(w.info(status).refcount, 0u);
+  EXPECT_TRUE(w.info(status).xen);
+  (void)mb;
 }
 
 }  // namespace

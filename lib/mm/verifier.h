@@ -134,6 +134,7 @@ class PageTableVerifier {
       Status s = drain();
       if (f->devalidating) return s.is_restart() ? s : Status{Errno::Restart};
     }
+    if (f->shared_xen && is_page_table(t)) return Errno::Inval;  // hypervisor pages never become tables
     if (f->type_count == 0 && !f->partial) {
       const bool changed = f->type != t;
       f->type = t;
@@ -238,6 +239,10 @@ class PageTableVerifier {
     if (entries(target) == nullptr) return Errno::Perm;  // no I/O-memory model: RAM only
     if (level == 1) {
       if (!frames_.get_page(target, &pg_owner)) return Errno::Busy;
+      if (Pte::Rw::test(e) && frames_.info(target)->shared_ro) {
+        frames_.put_page(target);
+        return Errno::Busy;
+      }
       if (Pte::Rw::test(e)) {
         Status s = get_type(target, PageType::Writable);
         if (!s) {

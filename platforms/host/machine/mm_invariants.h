@@ -56,7 +56,13 @@ std::string check_mm_invariants(Machine& m, V& v, Domains& domains, const ExtraR
     if (f.pinned) { ++refs[i]; ++types[i]; }
     if (f.partial) { ++refs[i]; ++types[i]; }
     if (f.devalidating) ++refs[i];
-    if (f.xen && (f.owner != nullptr || f.refcount != 0 || f.type_count != 0)) fail("xen frame in use: " + std::to_string(i));
+    if (f.shared_xen) ++refs[i];  // the sharing reference
+    if (f.xen && !f.shared_xen && (f.owner != nullptr || f.refcount != 0 || f.type_count != 0)) {
+      fail("xen frame in use: " + std::to_string(i));
+    }
+    if (f.shared_xen && is_page_table(f.type) && (f.type_count > 0 || f.partial || f.devalidating)) {
+      fail("shared hypervisor frame used as a page table: " + std::to_string(i));
+    }
     if (f.refcount > 0 && f.owner == nullptr) fail("refcount without owner: " + std::to_string(i));
     if (is_page_table(f.type) && f.type_count > 0 && !f.validated && !f.partial) {
       fail("typed table neither validated nor partial: " + std::to_string(i));
@@ -86,7 +92,8 @@ std::string check_mm_invariants(Machine& m, V& v, Domains& domains, const ExtraR
       const std::uint64_t t = P::frame(x).value();
       if (t >= n) { fail("entry maps a non-RAM frame"); continue; }
       FrameInfo& g = *db.info(Mfn{t});
-      if (g.xen) fail("entry maps a hypervisor frame: table " + std::to_string(i));
+      if (g.xen && !(level == 1 && g.shared_xen)) fail("entry maps a hypervisor frame: table " + std::to_string(i));
+      if (level == 1 && g.shared_ro && P::Rw::test(x)) fail("RW mapping of a read-only shared frame");
       if (level == 1) {
         const bool grant = f.is_grant_pte(k);
         if (P::Rw::test(x) && g.type != PageType::Writable) {
