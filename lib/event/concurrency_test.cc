@@ -262,6 +262,45 @@ TEST(EventConcurrency, TwoLevelMasksFlippedWhileSendingAndUnmasking) {
   EXPECT_EQ(w.plat.kicks(kD2, VcpuId{0}), 1u) << "one upcall for the whole batch";
 }
 
+// Two vCPUs of two domains that block until kicked bounce one event back and forth: a lost
+// wake-up (an event whose upcall is never signalled) would stall the exchange.
+TEST(EventConcurrency, BlockingVcpusNeverLoseAWakeUp) {
+  EventWorld w;
+  w.create_ok(kD1);
+  w.create_ok(kD2);
+  const auto ends = w.connect(kD1, kD2);
+  constexpr int kRounds = 500;
+  std::atomic<int> timeouts{0};
+  // One vCPU: handle upcalls; when there is nothing, block until kicked. The kick count is
+  // read before the upcall clears upcall_pending, so an event arriving in between is seen.
+  auto vcpu = [&](DomId me, std::uint32_t my_port, bool starts) {
+    int received = 0;
+    if (starts) (void)w.ev->send(me, EvtchnPort{my_port});
+    while (received < kRounds) {
+      const std::uint64_t seen = w.plat.kicks(me, VcpuId{0});
+      bool got = false;
+      for (auto p : w.upcall_2l(me, 0)) got |= p == my_port;
+      if (got) {
+        ++received;
+        if (!(starts && received == kRounds)) (void)w.ev->send(me, EvtchnPort{my_port});
+        continue;
+      }
+      if (w.plat.wait_for_kick(me, VcpuId{0}, seen, std::chrono::milliseconds(1000)) == seen) {
+        ++timeouts;
+        return;
+      }
+    }
+  };
+  w.upcall_2l(kD2, 0);  // the bind-time event
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread t1([&] { vcpu(kD1, ends.first, true); });
+  std::thread t2([&] { vcpu(kD2, ends.second, false); });
+  t1.join();
+  t2.join();
+  EXPECT_EQ(timeouts.load(), 0) << "a vCPU waited for a kick that never came";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+}
+
 TEST(EventConcurrency, DestroyWhileOthersSendAndRaiseVirqs) {
   EventWorld w;
   w.create_ok(kD1);

@@ -3,7 +3,8 @@
 // What it is: hypervisor pages from a counting HeapPageAllocator; "guest frames" that tests
 // create per domain (zeroed host pages named by (owner DomId, Gfn)), mapped only for their
 // owner and counted so tests can assert teardown unmapped everything; kicks recorded per
-// (domain, vCPU); a PIRQ permission table.
+// (domain, vCPU), and test threads acting as vCPUs can block until kicked (wait_for_kick);
+// a PIRQ permission table.
 //
 // How to use it:
 //   HostEventPlatform plat;
@@ -16,6 +17,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -96,9 +99,27 @@ class HostEventPlatform {
 
   void kick(DomId d, VcpuId v) {
     if (d.value() < kMaxDomains && v.value() < kMaxVcpus) {
-      kicks_[d.value()][v.value()].fetch_add(1, std::memory_order_relaxed);
+      kicks_[d.value()][v.value()].fetch_add(1, std::memory_order_seq_cst);
     }
     total_kicks_.fetch_add(1, std::memory_order_relaxed);
+    if (waiters_.load(std::memory_order_seq_cst) != 0) {
+      std::lock_guard<std::mutex> g(wait_mu_);
+      wait_cv_.notify_all();
+    }
+  }
+  /// Blocks a test's "vCPU" thread until vCPU v of d has been kicked more than `seen` times
+  /// (read kicks() BEFORE clearing upcall_pending, so no wake-up can be lost), or until
+  /// `timeout` passes. Returns the new kick count.
+  std::uint64_t wait_for_kick(DomId d, VcpuId v, std::uint64_t seen,
+                              std::chrono::milliseconds timeout) {
+    auto& k = kicks_[d.value()][v.value()];
+    waiters_.fetch_add(1, std::memory_order_seq_cst);
+    {
+      std::unique_lock<std::mutex> g(wait_mu_);
+      wait_cv_.wait_for(g, timeout, [&] { return k.load(std::memory_order_seq_cst) > seen; });
+    }
+    waiters_.fetch_sub(1, std::memory_order_seq_cst);
+    return k.load(std::memory_order_seq_cst);
   }
   [[nodiscard]] std::uint64_t kicks(DomId d, VcpuId v) const {
     return kicks_[d.value()][v.value()].load(std::memory_order_relaxed);
@@ -134,6 +155,9 @@ class HostEventPlatform {
   std::int64_t bad_unmaps_ = 0;
   std::atomic<std::uint64_t> kicks_[kMaxDomains][kMaxVcpus]{};
   std::atomic<std::uint64_t> total_kicks_{0};
+  std::atomic<int> waiters_{0};
+  std::mutex wait_mu_;
+  std::condition_variable wait_cv_;
 };
 
 static_assert(event::EventPlatform<HostEventPlatform>);
