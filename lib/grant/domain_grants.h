@@ -44,6 +44,8 @@ struct DomainGrants {
   // --- under `lock` ---
   DomainState state = DomainState::Free;
   std::uint8_t version = 0;
+  std::uint32_t max_frames = 0;           ///< this domain's max_grant_frames (<= the limit)
+  std::uint32_t max_maptrack_pages = 0;   ///< this domain's maptrack limit (<= the limit)
   std::uint32_t nr_frames = 0;
   std::uint32_t nr_status_frames = 0;
   std::uint32_t active_pages = 0;

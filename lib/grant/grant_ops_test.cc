@@ -7,6 +7,7 @@
 
 #include "pvkit/grant/grant_table_op.h"
 #include "pvkit/grant/xen_abi.h"
+#include "pvkit/hypercall/handler.h"
 #include "pvkit/platforms/host/grant/grant_harness.h"
 
 namespace pvkit {
@@ -19,6 +20,11 @@ constexpr std::int64_t kEinval = -22, kEfault = -14, kEnosys = -38, kEsrch = -3,
 constexpr std::uint32_t kHost = xen::kGntmapHostMap, kDev = xen::kGntmapDeviceMap, kRo = xen::kGntmapReadonly;
 
 std::int16_t st(GrantStatus s) { return guest_value(s); }
+
+// The handler has the dispatcher's shape and accepts the host test context.
+static_assert(HypercallHandler<GrantTableOp>);
+static_assert(HypercallHandlerFor<GrantTableOp, GrantHarness::Ctx>);
+static_assert(GrantTableOp::kNumber == 20);
 
 // Runs each test for both table versions where the behaviour is version-independent.
 class GrantOps : public ::testing::TestWithParam<int> {
@@ -630,6 +636,38 @@ TEST_P(GrantOps, ReleaseAndDestroyReturnEverything) {
   // The slot can be reused.
   EXPECT_TRUE(h.gt->create_domain(kD1));
   EXPECT_EQ(h.gt->version(kD1), 1u);
+}
+
+TEST(GrantLifecycle, PerDomainLimits) {
+  GrantHarness h(0);
+  ASSERT_TRUE(h.gt->create_domain(kD1, /*max_frames=*/2, /*max_maptrack_frames=*/1));
+  ASSERT_TRUE(h.gt->create_domain(kD2, /*max_frames=*/100));  // clamped to the limit (4)
+  EXPECT_EQ(h.gt->create_domain(kD0, 0).error(), Errno::Inval);
+  EXPECT_EQ(h.gt->create_domain(kD0, 1, 0).error(), Errno::Inval);
+  std::vector<xen::GnttabQuerySize> q(1);
+  q[0].dom = kDomidSelf.value();
+  ASSERT_EQ(h.op(kD1, xen::kGnttabOpQuerySize, q), 0);
+  EXPECT_EQ(q[0].max_nr_frames, 2u);
+  ASSERT_EQ(h.op(kD2, xen::kGnttabOpQuerySize, q), 0);
+  EXPECT_EQ(q[0].max_nr_frames, 4u);
+  std::vector<xen::GnttabSetupTable> op(1);
+  op[0].dom = kDomidSelf.value();
+  op[0].nr_frames = 3;
+  op[0].frame_list = GrantHarness::kList.value();
+  ASSERT_EQ(h.op(kD1, xen::kGnttabOpSetupTable, op), 0);
+  EXPECT_EQ(op[0].status, st(GrantStatus::GeneralError));
+  op[0].nr_frames = 2;
+  ASSERT_EQ(h.op(kD1, xen::kGnttabOpSetupTable, op), 0);
+  EXPECT_EQ(op[0].status, kOkay);
+  // One maptrack page for d1: its 171st simultaneous mapping is no_space.
+  h.platform.give_frame(Mfn{5}, kD2);
+  h.grant_v1(kD2, 10, kD1, Mfn{5}, xen::kGtfPermitAccess | xen::kGtfReadonly);
+  h.grant_v1(kD2, 11, kD1, Mfn{5}, xen::kGtfPermitAccess | xen::kGtfReadonly);
+  const std::uint32_t per_page = 4096 / sizeof(grant::MaptrackEntry);
+  for (std::uint32_t i = 0; i < per_page; ++i) {
+    ASSERT_EQ(h.map(kD1, kD2, i < 100 ? 10 : 11, kHost | kRo, 0x100000 + i * 0x1000).status, kOkay) << i;
+  }
+  EXPECT_EQ(h.map(kD1, kD2, 11, kHost | kRo, 0x900000).status, st(GrantStatus::NoSpace));
 }
 
 TEST(GrantLifecycle, CreateErrors) {

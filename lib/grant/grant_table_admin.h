@@ -26,7 +26,7 @@ GrantStatus GrantTables<P, N, L>::setup_table(DomId caller, DomId dom, std::uint
   LockGuard g(d->lock);
   if (d->state != grant::DomainState::Live) return GrantStatus::BadDomain;
   if (id != caller && !p_.controls(caller, id)) return GrantStatus::PermissionDenied;
-  if (nr_frames > L::kMaxGrantFrames || nr_frames > out.size()) return GrantStatus::GeneralError;
+  if (nr_frames > d->max_frames || nr_frames > out.size()) return GrantStatus::GeneralError;
   if (Status s = grow(*d, id, nr_frames); !s) return GrantStatus::GeneralError;
   for (std::uint32_t i = 0; i < nr_frames; ++i) out[i] = d->shared_mfn[i];
   return GrantStatus::Okay;
@@ -42,7 +42,7 @@ GrantStatus GrantTables<P, N, L>::query_size(DomId caller, DomId dom, std::uint3
   if (d->state != grant::DomainState::Live) return GrantStatus::BadDomain;
   if (id != caller && !p_.controls(caller, id)) return GrantStatus::PermissionDenied;
   nr = d->nr_frames;
-  max = L::kMaxGrantFrames;
+  max = d->max_frames;
   return GrantStatus::Okay;
 }
 

@@ -57,8 +57,11 @@ class GrantTables {
 
   // ---- domain lifecycle --------------------------------------------------------------
   /// Creates `d`'s table: version 1, Limits::kInitialGrantFrames frames shared with d.
-  /// Errors: Srch (id out of range), Exist, NoMem.
-  [[nodiscard]] Status create_domain(DomId d);
+  /// `max_frames` / `max_maptrack_frames` are the domain's own limits (Xen's createdomain
+  /// max_grant_frames / max_maptrack_frames), clamped to the compile-time Limits.
+  /// Errors: Srch (id out of range), Exist, Inval (max_frames below the initial frames), NoMem.
+  [[nodiscard]] Status create_domain(DomId d, std::uint32_t max_frames = L::kMaxGrantFrames,
+                                     std::uint32_t max_maptrack_frames = L::kMaxMaptrackFrames);
   /// Marks `d` dying (no new maps of or by it) and releases the mappings d holds, at most
   /// Limits::kUnmapBatch per call with one TLB flush: returns Errno::Restart until done.
   [[nodiscard]] Status release_domain(DomId d);
@@ -191,12 +194,15 @@ class GrantTables {
 // ---- lifecycle -----------------------------------------------------------------------
 
 template <GrantPlatform P, std::size_t N, GrantLimits L>
-Status GrantTables<P, N, L>::create_domain(DomId id) {
+Status GrantTables<P, N, L>::create_domain(DomId id, std::uint32_t max_frames,
+                                          std::uint32_t max_maptrack_frames) {
   Domain* d = slot(id);
   if (d == nullptr) return Errno::Srch;
+  if (max_frames < L::kInitialGrantFrames || max_maptrack_frames == 0) return Errno::Inval;
   LockGuard g(d->lock);
   if (d->state != grant::DomainState::Free) return Errno::Exist;
   d->version = 1;
+  d->max_frames = max_frames < L::kMaxGrantFrames ? max_frames : L::kMaxGrantFrames;
   if (Status s = grow(*d, id, L::kInitialGrantFrames); !s) {
     // Give back whatever was allocated; the slot stays free.
     for (std::uint32_t i = 0; i < d->nr_frames; ++i) {
@@ -216,6 +222,8 @@ Status GrantTables<P, N, L>::create_domain(DomId id) {
   {
     LockGuard mg(d->maptrack_lock);
     d->release_cursor = 0;
+    d->max_maptrack_pages =
+        max_maptrack_frames < L::kMaxMaptrackFrames ? max_maptrack_frames : L::kMaxMaptrackFrames;
   }
   d->state = grant::DomainState::Live;
   return Status::ok();
@@ -376,7 +384,7 @@ template <GrantPlatform P, std::size_t N, GrantLimits L>
 Result<std::uint32_t> GrantTables<P, N, L>::alloc_handle(Domain& ld) {
   LockGuard g(ld.maptrack_lock);
   if (ld.free_head == grant::kNoHandle) {
-    if (ld.maptrack_pages == L::kMaxMaptrackFrames) return Errno::NoSpc;
+    if (ld.maptrack_pages >= ld.max_maptrack_pages) return Errno::NoSpc;
     void* pg = p_.alloc_page();
     if (pg == nullptr) return Errno::NoMem;
     const std::uint32_t base = ld.maptrack_pages * Domain::kMaptrackPerPage;
