@@ -23,6 +23,14 @@ inline constexpr std::uint64_t kGuestVirtBase = 0xFFFF'FFFF'8000'0000ull;
 inline constexpr std::size_t kPageSize = 4096;
 inline constexpr unsigned kPageShift = 12;
 
+namespace detail {
+inline constinit std::uint64_t g_virt_base = kGuestVirtBase;
+}  // namespace detail
+
+/// The VIRT_BASE this kernel runs at: kGuestVirtBase in every guest image. Host tests that run
+/// kernel code inside a process (//guest/test) point it at the process image instead.
+inline std::uint64_t guest_virt_base() { return detail::g_virt_base; }
+
 /// One page of .bss, page-aligned, that may be remapped with update_va_mapping.
 struct alignas(kPageSize) PageSlot {
   unsigned char bytes[kPageSize];

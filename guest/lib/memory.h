@@ -35,17 +35,20 @@ inline Status status_from_rc(long rc) {
 class PhysMap {
  public:
   constexpr PhysMap() = default;
-  /// From start_info: mfn_list (a virtual address) and nr_pages.
+  /// From start_info: mfn_list (a virtual address) and nr_pages; pfn 0 at guest_virt_base().
   explicit PhysMap(const xen::StartInfo& si)
-      : mfn_list_(reinterpret_cast<const std::uint64_t*>(si.mfn_list)), nr_pages_(si.nr_pages) {}
-  constexpr PhysMap(const std::uint64_t* mfn_list, std::uint64_t nr_pages)
-      : mfn_list_(mfn_list), nr_pages_(nr_pages) {}
+      : mfn_list_(reinterpret_cast<const std::uint64_t*>(si.mfn_list)),
+        nr_pages_(si.nr_pages),
+        virt_base_(guest_virt_base()) {}
+  constexpr PhysMap(const std::uint64_t* mfn_list, std::uint64_t nr_pages,
+                    std::uint64_t virt_base = kGuestVirtBase)
+      : mfn_list_(mfn_list), nr_pages_(nr_pages), virt_base_(virt_base) {}
 
   /// Pseudo-physical frame of a kernel virtual address (Errno::Range below VIRT_BASE or past
   /// the domain's pages).
   [[nodiscard]] Result<std::uint64_t> virt_to_pfn(std::uint64_t va) const {
-    if (va < kGuestVirtBase) return Errno::Range;
-    const std::uint64_t pfn = (va - kGuestVirtBase) >> kPageShift;
+    if (va < virt_base_) return Errno::Range;
+    const std::uint64_t pfn = (va - virt_base_) >> kPageShift;
     if (pfn >= nr_pages_) return Errno::Range;
     return pfn;
   }
@@ -65,6 +68,7 @@ class PhysMap {
  private:
   const std::uint64_t* mfn_list_ = nullptr;
   std::uint64_t nr_pages_ = 0;
+  std::uint64_t virt_base_ = kGuestVirtBase;
 };
 
 /// Maps machine frame `mfn` at the page `slot` (its old frame is dropped from this mapping).

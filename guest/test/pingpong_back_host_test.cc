@@ -23,14 +23,6 @@ namespace g = pvkit::guest;
 namespace x = pvkit::guest::xen;
 using fake_xen::Call;
 
-extern "C" long pvkit_test_fake_hypercall(std::uint32_t nr, std::uint64_t a1, std::uint64_t a2,
-                                          std::uint64_t a3, std::uint64_t a4, std::uint64_t a5) {
-  return fake_xen::instance().call(Call{nr, {a1, a2, a3, a4, a5}});
-}
-extern "C" [[noreturn]] void pvkit_guest_failsafe(const std::uint64_t*) { std::abort(); }
-namespace pvkit::guest {
-[[noreturn]] void panic(const char*) { std::abort(); }
-}  // namespace pvkit::guest
 
 namespace {
 
