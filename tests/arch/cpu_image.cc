@@ -1,4 +1,5 @@
 // The CPU-layer test image (ring 0 only).
+//   mode=smp aps=N  starts N application processors; each reports its own CPU state
 //   mode=ok    checks the state cpu_init() left (selectors, TSS, GDT/IDT, GS, MSRs, CR0.WP,
 //              no identity map), an NMI on its IST stack, and LAPIC timer ticks while idle.
 //   mode=ud|pf|gp|de|bp|df|wtext|overflow  a hypervisor-mode exception (wtext: a write to
@@ -6,12 +7,14 @@
 //              into the boot stack's guard page): the image must print the register
 //              dump and PANIC, leaving QEMU with the failure code (checked by
 //              //tests/arch:hv_fault_panics_test).
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 
 #include "pvkit/arch/x86/cpu/cpu.h"
 #include "pvkit/arch/x86/cpu/idt.h"
 #include "pvkit/arch/x86/cpu/msr.h"
+#include "pvkit/arch/x86/cpu/smp.h"
 #include "pvkit/arch/x86/io.h"
 #include "pvkit/arch/x86/mm/page_tables.h"
 #include "pvkit/arch/x86/mm/static_page_pool.h"
@@ -228,12 +231,71 @@ void check_nmi_and_timer(pc::Ktest& t) {
   t.check("LAPIC timer ticks arrive while the hypervisor idles", percpu().timer_ticks >= ticks + 3);
 }
 
+// ---- mode=smp ----
+struct ApReport {
+  std::atomic<bool> done{false};
+  unsigned cpu_id;
+  std::uint64_t gs_base, kstack_top, tss;
+  std::uint16_t tr, cs;
+  std::uint32_t apic_id;
+  bool nmi_ok, cr3_ok, efer_ok;
+};
+ApReport g_ap[kMaxCpus];
+
+void ap_main(unsigned id) {
+  ApReport& r = g_ap[id];
+  r.cpu_id = percpu().cpu_id;
+  r.gs_base = rdmsr(kMsrGsBase);
+  r.kstack_top = percpu().kstack_top;
+  r.tss = reinterpret_cast<std::uint64_t>(&cpu_tss());
+  asm volatile("str %0" : "=r"(r.tr));
+  r.cs = read_cs();
+  r.apic_id = lapic().id();
+  r.cr3_ok = (read_cr3() & ~std::uint64_t{0xFFF}) == hv_root_phys();
+  r.efer_ok = Efer::SyscallEnable::test(rdmsr(kMsrEfer)) && rdmsr(kMsrStar) == star_msr_value();
+  const std::uint64_t n = percpu().nmi_count;
+  lapic().self_nmi();
+  for (int i = 0; i < 1000000 && percpu().nmi_count == n; ++i) cpu_relax();
+  r.nmi_ok = percpu().nmi_count == n + 1;
+  r.done.store(true);
+}
+
+void check_smp(pc::Ktest& t, unsigned expected) {
+  const unsigned n = start_aps(&ap_main, expected);
+  pc::printf("pvkit: %u application processor(s) online\n", n);
+  t.check("every AP came online", n == expected && cpus_online() == expected + 1);
+  for (int i = 0; i < 10000000; ++i) {
+    bool all = true;
+    for (unsigned c = 1; c <= n; ++c) all = all && g_ap[c].done.load();
+    if (all) break;
+    cpu_relax();
+  }
+  bool ids = true, own = true, tables = true, nmi = true, apic = true;
+  for (unsigned c = 1; c <= n && c < kMaxCpus; ++c) {
+    const ApReport& r = g_ap[c];
+    ids = ids && r.done.load() && r.cpu_id == c;
+    own = own && r.gs_base != reinterpret_cast<std::uint64_t>(&percpu()) &&
+          r.kstack_top != percpu().kstack_top && r.tss != reinterpret_cast<std::uint64_t>(&cpu_tss());
+    for (unsigned d = 1; d < c; ++d) own = own && r.gs_base != g_ap[d].gs_base && r.kstack_top != g_ap[d].kstack_top;
+    tables = tables && r.tr == kTss.raw() && r.cs == kHvCs.raw() && r.cr3_ok && r.efer_ok;
+    nmi = nmi && r.nmi_ok;
+    apic = apic && r.apic_id != lapic().id();
+    pc::printf("pvkit: cpu %u: lapic id %u, gs %lx, stack %lx\n", r.cpu_id, r.apic_id, r.gs_base, r.kstack_top);
+  }
+  t.check("APs numbered 1..n by ticket", ids);
+  t.check("each CPU has its own GS block, stack and TSS", own);
+  t.check("each AP loaded TR 0xe040, CS 0xe008, the hypervisor L4, SYSCALL MSRs", tables);
+  t.check("each AP takes its own NMI on its IST stack", nmi);
+  t.check("APs have their own LAPICs", apic);
+}
+
 }  // namespace
 
 int pvkit_main(const pvkit::pc::BootInfo& boot) {
   char mode[16] = "ok";
   (void)boot.arg_value("mode", mode, sizeof mode);
-  pc::printf("pvkit cpu test image: mode=%s\n", mode);
+  pc::printf("pvkit cpu test image: mode=%s (command line at phys %lx)\n", mode,
+             reinterpret_cast<std::uint64_t>(boot.cmdline) - kHvDirectMapBase);
   auto is = [&](const char* m) { return std::strcmp(mode, m) == 0; };
   if (is("ud")) asm volatile("ud2");
   if (is("pf")) (void)*reinterpret_cast<volatile std::uint64_t*>(0x1000);  // identity map gone
@@ -251,8 +313,14 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     asm volatile("movq $0x2000, %%rsp; pushq $0" ::: "memory");
   }
   pc::Ktest t;
-  if (!is("ok")) {
+  if (!is("ok") && !is("smp")) {
     t.check("the requested fault happened", false);
+    t.finish();
+  }
+  if (is("smp")) {
+    char want[4] = "1";
+    (void)boot.arg_value("aps", want, sizeof want);
+    check_smp(t, static_cast<unsigned>(want[0] - '0'));
     t.finish();
   }
   check_state(t);

@@ -7,6 +7,7 @@
 #include "pvkit/arch/x86/boot/layout.h"
 #include "pvkit/arch/x86/cpu/idt.h"
 #include "pvkit/arch/x86/cpu/msr.h"
+#include "pvkit/arch/x86/cpu/smp.h"
 #include "pvkit/arch/x86/cpu/trap_dump.h"
 #include "pvkit/arch/x86/io.h"
 #include "pvkit/arch/x86/mm/page_tables.h"
@@ -57,17 +58,19 @@ struct alignas(4096) GuardedStack {
 using Stack = GuardedStack<kKernelStackSize>;
 using IstStack = GuardedStack<kIstStackSize>;
 
-constinit PerCpu g_cpu0{};
-constinit Gdt g_gdt{};
-constinit TssBlock g_tss{};
+// Per-CPU state, indexed by pvkit's CPU number (0 = the boot CPU).
+constinit PerCpu g_cpus[kMaxCpus]{};
+constinit Gdt g_gdts[kMaxCpus]{};
+constinit TssBlock g_tsss[kMaxCpus]{};
+constinit Stack g_kstacks[kMaxCpus]{};
+constinit IstStack g_ists[kMaxCpus][3]{};
 constinit Idt g_idt{};
-constinit Stack g_kstack{};
-constinit IstStack g_ist[3]{};
 constinit EntryHooks g_hooks{};
 // Tables for the hypervisor's own L4 and its MMIO mappings.
 constinit StaticPagePool<16> g_hv_pool{};
 constinit std::uint64_t g_hv_root = 0;
 constinit Lapic g_lapic{};
+constinit bool g_lapic_ready = false;
 
 struct [[gnu::packed]] DescriptorPointer {
   std::uint16_t limit;
@@ -94,7 +97,7 @@ void write_cr4(std::uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memor
 
 
 [[noreturn]] void fatal(const TrapFrame& f, const char* why) {
-  const ControlRegs cr{read_cr0(), f.vector == kVecPageFault ? g_cpu0.fault_cr2 : read_cr2(),
+  const ControlRegs cr{read_cr0(), f.vector == kVecPageFault ? percpu().fault_cr2 : read_cr2(),
                        read_cr3(), read_cr4()};
   dump_trap(f, cr, [](const char* s, std::size_t n) { pvkit_arch_console_write(s, n); });
   pvkit_panic(why);
@@ -126,8 +129,8 @@ void pic_remap_and_mask() {
   outb(0xA1, 0xFF);
 }
 
-void load_tables() {
-  const DescriptorPointer gdtr{Gdt::limit(), reinterpret_cast<std::uint64_t>(&g_gdt)};
+void load_tables(const Gdt& gdt) {
+  const DescriptorPointer gdtr{Gdt::limit(), reinterpret_cast<std::uint64_t>(&gdt)};
   asm volatile("lgdt %0" ::"m"(gdtr) : "memory");
   // Reload CS with a far return, then the data segments. GS/FS get the null selector before
   // their base MSRs are written (loading a selector may clear the base).
@@ -164,9 +167,12 @@ void paging_init() {
 
 bool is_stack_guard(std::uint64_t va) {
   const auto a = [](const void* p) { return reinterpret_cast<std::uint64_t>(p); };
-  if (va == a(pvkit_boot_stack_guard) || va == a(g_kstack.guard)) return true;
-  for (const auto& s : g_ist) {
-    if (va == a(s.guard)) return true;
+  if (va == a(pvkit_boot_stack_guard)) return true;
+  for (unsigned c = 0; c < kMaxCpus; ++c) {
+    if (va == a(g_kstacks[c].guard) || is_ap_stack_guard(va)) return true;
+    for (const auto& s : g_ists[c]) {
+      if (va == a(s.guard)) return true;
+    }
   }
   return false;
 }
@@ -214,28 +220,29 @@ void harden_hv_mappings() {
   flush_tlb_all();
 }
 
-}  // namespace
-
-void cpu_init() {
-  PerCpu& pc = g_cpu0;
+// Everything one CPU needs for itself: its TSS (RSP0, IST stacks, I/O bitmap), GDT, the
+// shared IDT, GS, the SYSCALL MSRs, EFER, CR0.WP, CR4.SMEP.
+void setup_cpu(unsigned id) {
+  PerCpu& pc = g_cpus[id];
+  TssBlock& tss = g_tsss[id];
+  Gdt& gdt = g_gdts[id];
   pc.self = &pc;
-  pc.kstack_top = reinterpret_cast<std::uint64_t>(g_kstack.bytes + kKernelStackSize);
-  pc.cpu_id = 0;
-  pc.tss = &g_tss;
-  pc.gdt = &g_gdt;
+  pc.kstack_top = reinterpret_cast<std::uint64_t>(g_kstacks[id].bytes + kKernelStackSize);
+  pc.cpu_id = id;
+  pc.tss = &tss;
+  pc.gdt = &gdt;
 
-  g_tss.init();
-  g_tss.tss.rsp[0] = pc.kstack_top;
+  tss.init();
+  tss.tss.rsp[0] = pc.kstack_top;
   for (unsigned i = 0; i < 3; ++i) {
     // The top 16 bytes hold the PerCpu pointer the paranoid entry compares GS against.
-    auto* top = g_ist[i].bytes + kIstStackSize - 16;
+    auto* top = g_ists[id][i].bytes + kIstStackSize - 16;
     *reinterpret_cast<PerCpu**>(top) = &pc;
-    g_tss.tss.ist[i] = reinterpret_cast<std::uint64_t>(top);
+    tss.tss.ist[i] = reinterpret_cast<std::uint64_t>(top);
   }
   static_assert(kIstDoubleFault == 1 && kIstNmi == 2 && kIstMachineCheck == 3);
-  g_gdt.init(reinterpret_cast<std::uint64_t>(&g_tss), TssBlock::kLimit);
-  for (unsigned v = 0; v < 256; ++v) g_idt.gates[v] = pvkit_gate_for(v, pvkit_x86_vector_stubs[v]);
-  load_tables();
+  gdt.init(reinterpret_cast<std::uint64_t>(&tss), TssBlock::kLimit);
+  load_tables(gdt);
 
   wrmsr(kMsrGsBase, reinterpret_cast<std::uint64_t>(&pc));
   wrmsr(kMsrKernelGsBase, 0);
@@ -255,10 +262,22 @@ void cpu_init() {
   cr4 = Cr4::Pcid::set(cr4, false);
   if (cpu_has_smep()) cr4 = Cr4::Smep::set(cr4, true);  // the hypervisor never runs guest code
   write_cr4(cr4);
+}
 
+}  // namespace
+
+void cpu_init() {
+  for (unsigned v = 0; v < 256; ++v) g_idt.gates[v] = pvkit_gate_for(v, pvkit_x86_vector_stubs[v]);
+  setup_cpu(0);
   pic_remap_and_mask();
   paging_init();
   harden_hv_mappings();
+}
+
+void cpu_init_ap(unsigned id) {
+  write_cr3(g_hv_root);  // leave the AP bootstrap tables (identity map of the trampoline)
+  setup_cpu(id);
+  if (g_lapic_ready) g_lapic.enable(kVecSpurious);
 }
 
 void set_entry_hooks(const EntryHooks& hooks) { g_hooks = hooks; }
@@ -310,6 +329,7 @@ Status lapic_init() {
   if (Status s = map_hv_mmio(pa); !s) return s;
   g_lapic = Lapic{static_cast<volatile std::uint32_t*>(hv_virt(pa))};
   g_lapic.enable(kVecSpurious);
+  g_lapic_ready = true;
   return Status::ok();
 }
 

@@ -28,7 +28,8 @@
 //     x86::write_cr3(space.root_phys());
 //     x86::run_user(f);   // returns when a hook calls x86::leave_user()
 //
-// Concurrency: boot CPU only for now (one PerCpu); every entry runs with interrupts off.
+// Concurrency: per-CPU state for up to kMaxCpus CPUs (other CPUs: cpu/smp.h); hooks are global
+// and may run on several CPUs at once; every entry runs with interrupts off.
 #pragma once
 
 #include <cstdint>

@@ -20,12 +20,16 @@
 #define PVKIT_PERCPU_KSTACK_TOP 8
 #define PVKIT_PERCPU_USER_RSP 16
 #define PVKIT_PERCPU_HOST_RSP 24
+/// CPUs pvkit sets up (boot CPU included); further CPUs stay parked.
+#define PVKIT_MAX_CPUS 4
 
 #ifndef __ASSEMBLER__
 #include <cstddef>
 #include <cstdint>
 
 namespace pvkit::x86 {
+
+inline constexpr unsigned kMaxCpus = PVKIT_MAX_CPUS;
 
 struct TssBlock;
 struct Gdt;
