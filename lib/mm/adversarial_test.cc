@@ -51,7 +51,7 @@ struct World : MmWorld {
   }
   std::int64_t mmuext(std::vector<xen::MmuextOp> v) {
     std::memcpy(mem.host_ptr(VirtAddr{kReqs}), v.data(), v.size() * sizeof(v[0]));
-    return invoke<MmuextOpOp>(ctx, HypercallArgs{0, {kReqs, v.size(), kDone, kDomidSelf.value(), 0}});
+    return invoke<MmuextOp>(ctx, HypercallArgs{0, {kReqs, v.size(), kDone, kDomidSelf.value(), 0}});
   }
   std::uint32_t done() { return *mem.host_obj<std::uint32_t>(VirtAddr{kDone}); }
   std::string check() { return host::check_mm_invariants(machine, mm, domains); }
@@ -88,7 +88,7 @@ TEST(MmuAdversarial, Inv03_ForgedContinuationCannotCrash_XSA296) {
   *w.mem.host_obj<std::uint32_t>(VirtAddr{kDone}) = 0xFFFFFFF0u;  // forged progress
   xen::MmuextOp op{xen::kMmuextTlbFlushLocal, 0, 0, 0};
   std::memcpy(w.mem.host_ptr(VirtAddr{kReqs}), &op, sizeof(op));
-  EXPECT_EQ(invoke<MmuextOpOp>(w.ctx, b), 0);
+  EXPECT_EQ(invoke<MmuextOp>(w.ctx, b), 0);
   EXPECT_EQ(w.done(), 0xFFFFFFF1u);  // only the reported count is affected (wraps harmlessly)
   EXPECT_EQ(w.check(), "");
 }
@@ -118,7 +118,7 @@ TEST(MmuAdversarial, Inv04_ArrayCheckedPerElement_XSA212) {
   // An array whose addresses wrap around the top of the address space.
   EXPECT_EQ(invoke<MmuUpdateOp>(w.ctx, HypercallArgs{0, {~std::uint64_t{0} - 8, 2, kDone, kDomidSelf.value(), 0}}),
             kEfault);
-  EXPECT_EQ(invoke<MmuextOpOp>(w.ctx, HypercallArgs{0, {~std::uint64_t{0} - 8, 2, kDone, kDomidSelf.value(), 0}}),
+  EXPECT_EQ(invoke<MmuextOp>(w.ctx, HypercallArgs{0, {~std::uint64_t{0} - 8, 2, kDone, kDomidSelf.value(), 0}}),
             kEfault);
   EXPECT_EQ(w.check(), "");
 }
@@ -138,7 +138,7 @@ TEST(MmuAdversarial, Inv06_EveryInvocationDoesBoundedWork_XSA45) {
   xen::MmuextOp op{xen::kMmuextPinL4Table, 0, l4.value(), 0};
   std::memcpy(w.mem.host_ptr(VirtAddr{kReqs}), &op, sizeof(op));
   int restarts = 0;
-  EXPECT_EQ(invoke<MmuextOpOp>(w.ctx, p, &restarts), 0);
+  EXPECT_EQ(invoke<MmuextOp>(w.ctx, p, &restarts), 0);
   EXPECT_GT(restarts, 50);
   ASSERT_TRUE(w.domains.begin_destroy(w.d.id));
   int steps = 1;
@@ -156,7 +156,7 @@ TEST(MmuAdversarial, Inv06_SmallestBudgetStillMakesProgress_XSA45) {
   xen::MmuextOp op{xen::kMmuextPinL4Table, 0, l4.value(), 0};
   std::memcpy(w.mem.host_ptr(VirtAddr{kReqs}), &op, sizeof(op));
   int restarts = 0;
-  EXPECT_EQ(invoke<MmuextOpOp>(w.ctx, HypercallArgs{0, {kReqs, 1, kDone, kDomidSelf.value(), 0}}, &restarts, 20000),
+  EXPECT_EQ(invoke<MmuextOp>(w.ctx, HypercallArgs{0, {kReqs, 1, kDone, kDomidSelf.value(), 0}}, &restarts, 20000),
             0);
   EXPECT_GT(restarts, 1000);  // about one entry per invocation
   EXPECT_TRUE(w.info(l4).pinned);

@@ -25,7 +25,7 @@ using host::MmCtx;
 using host::MmWorld;
 
 static_assert(HypercallHandlerFor<MmuUpdateOp, MmCtx>);
-static_assert(HypercallHandlerFor<MmuextOpOp, MmCtx>);
+static_assert(HypercallHandlerFor<MmuextOp, MmCtx>);
 static_assert(HypercallHandlerFor<UpdateVaMappingOp, MmCtx>);
 
 constexpr std::uint64_t kReqs = 0x10000;

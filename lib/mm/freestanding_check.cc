@@ -54,7 +54,7 @@ static_assert(MmHypercallContext<TinyCtx>);
 
 std::int64_t freestanding_check_mm(TinyCtx& ctx, HypercallArgs& args, Domain& d, Mfn m) {
   std::int64_t r = MmuUpdateOp::call(ctx, args);
-  r += MmuextOpOp::call(ctx, args);
+  r += MmuextOp::call(ctx, args);
   r += UpdateVaMappingOp::call(ctx, args);
   if (Status s = grant_get_frame(ctx.v, m, d, true); s) {
     r += grant_install_pte(ctx.v, d, to_maddr(m), m, GrantPteFlags{}).status().guest_value();

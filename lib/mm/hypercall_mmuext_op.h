@@ -1,6 +1,6 @@
 // pvkit/mm/hypercall_mmuext_op.h — HYPERVISOR_mmuext_op (hypercall 26).
 //
-// What it is: the handler type `MmuextOpOp`: mmuext_op(ops, count, pdone, foreigndom), an
+// What it is: the handler type `MmuextOp`: mmuext_op(ops, count, pdone, foreigndom), an
 // array of {cmd, arg1, arg2}:
 //   PIN_L1..L4_TABLE (0-3, arg1 = mfn of a frame of FD): validate and pin; a second pin of
 //       the same frame is -EINVAL (not nestable); type conflicts -EINVAL;
@@ -34,7 +34,7 @@
 
 namespace pvkit {
 
-struct MmuextOpOp {
+struct MmuextOp {
   static constexpr std::uint32_t kNumber = xen::kHypercallMmuextOp;
   static constexpr const char* kName = "mmuext_op";
 

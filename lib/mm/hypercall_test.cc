@@ -53,7 +53,7 @@ struct World : MmWorld {
     return invoke<MmuUpdateOp>(ctx, HypercallArgs{0, {kReqs, count, kDone, foreigndom, 0}}, restarts);
   }
   std::int64_t mmuext(std::uint64_t count, std::uint32_t foreigndom = kDomidSelf.value(), int* restarts = nullptr) {
-    return invoke<MmuextOpOp>(ctx, HypercallArgs{0, {kReqs, count, kDone, foreigndom, 0}}, restarts);
+    return invoke<MmuextOp>(ctx, HypercallArgs{0, {kReqs, count, kDone, foreigndom, 0}}, restarts);
   }
   std::string check() { return host::check_mm_invariants(machine, mm, domains); }
 };
