@@ -670,6 +670,25 @@ TEST(GrantLifecycle, PerDomainLimits) {
   EXPECT_EQ(h.map(kD1, kD2, 11, kHost | kRo, 0x900000).status, st(GrantStatus::NoSpace));
 }
 
+TEST(GrantLifecycle, DestroyWaitsUntilTheGuestNoLongerMapsItsGrantFrames_Inv23) {
+  GrantHarness h(2);
+  std::vector<xen::GnttabSetupTable> op(1);
+  op[0].dom = kDomidSelf.value();
+  op[0].nr_frames = 2;
+  op[0].frame_list = GrantHarness::kList.value();
+  ASSERT_EQ(h.op(kD1, xen::kGnttabOpSetupTable, op), 0);
+  ASSERT_EQ(op[0].status, kOkay);
+  const Mfn second{reinterpret_cast<std::uint64_t*>(h.mem[1]->host_ptr(GrantHarness::kList))[1]};
+  h.platform.set_guest_maps_table_frame(second, true);
+  ASSERT_TRUE(h.gt->release_domain(kD1));
+  EXPECT_EQ(h.gt->destroy_domain(kD1).error(), Errno::Busy);
+  EXPECT_TRUE(h.platform.is_shared(second));  // never freed while mapped
+  h.platform.set_guest_maps_table_frame(second, false);
+  EXPECT_TRUE(h.gt->destroy_domain(kD1));
+  EXPECT_FALSE(h.platform.is_shared(second));
+  EXPECT_EQ(h.platform.violations(), 0);
+}
+
 TEST(GrantLifecycle, CreateErrors) {
   GrantHarness h(1);
   EXPECT_EQ(h.gt->create_domain(kD0).error(), Errno::Exist);
