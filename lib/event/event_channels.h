@@ -45,7 +45,7 @@ class EventChannels : public EventCore<P, kMaxDomains, kMaxVcpus> {
   using typename Base::Domain;
   using typename Base::Platform;
 
-  explicit EventChannels(P& platform) : Base(platform) {}
+  constexpr explicit EventChannels(P& platform) : Base(platform) {}
 
   // ------------------------------------------------------------------ EVTCHNOP_* sub-ops
 

@@ -49,7 +49,7 @@ class EventCore {
   static constexpr std::size_t max_domains() { return kMaxDomains; }
   static constexpr std::uint32_t max_vcpus() { return kMaxVcpus; }
 
-  explicit EventCore(P& platform) : platform_(platform) {}
+  constexpr explicit EventCore(P& platform) : platform_(platform) {}
   EventCore(const EventCore&) = delete;
   EventCore& operator=(const EventCore&) = delete;
 

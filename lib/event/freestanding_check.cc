@@ -12,7 +12,7 @@ namespace {
 
 // A fixed pool of pages and no guest frames: enough to instantiate every code path.
 struct TinyPlatform {
-  alignas(4096) std::uint8_t pool[4][4096];
+  alignas(4096) std::uint8_t pool[4][4096] = {};
   bool used[4] = {};
   void* alloc_page() {
     for (int i = 0; i < 4; ++i) {
@@ -53,12 +53,14 @@ struct Ctx {
 };
 static_assert(EvtchnHypercallContext<Ctx>);
 
+// No static constructors: the whole object is constant-initialised, as a kernel global.
+constinit TinyPlatform platform{};
+constinit Events events{platform};
+constinit NoMemory mem{};
+
 }  // namespace
 
 std::int64_t freestanding_check_event(HypercallArgs& args, void* shared_info) {
-  static TinyPlatform platform;
-  static Events events{platform};
-  static NoMemory mem;
   (void)events.domain_create(DomId{0}, {.nr_vcpus = 1, .shared_info = shared_info});
   auto p = events.bind_ipi(DomId{0}, VcpuId{0});
   if (p) (void)events.send(DomId{0}, *p);
