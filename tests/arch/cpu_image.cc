@@ -258,9 +258,64 @@ void ap_main(unsigned id) {
   for (int i = 0; i < 1000000 && percpu().nmi_count == n; ++i) cpu_relax();
   r.nmi_ok = percpu().nmi_count == n + 1;
   r.done.store(true);
+  for (;;) asm volatile("sti; hlt; cli");  // idle: IPIs from the boot CPU arrive here
+}
+
+// IPIs: each kick makes the target read kShootVa through its own TLB.
+constexpr std::uint64_t kShootVa = 0xFFFF82D080000000;
+std::atomic<std::uint64_t> g_seen[kMaxCpus];
+std::atomic<unsigned> g_kicks[kMaxCpus];
+
+void on_ipi(TrapFrame&) {
+  const unsigned c = percpu().cpu_id;
+  g_seen[c].store(*reinterpret_cast<volatile std::uint64_t*>(kShootVa));
+  g_kicks[c].fetch_add(1);
+}
+
+bool kick_and_wait(unsigned c) {
+  const unsigned before = g_kicks[c].load();
+  send_ipi(c);
+  for (int i = 0; i < 10000000 && g_kicks[c].load() == before; ++i) cpu_relax();
+  return g_kicks[c].load() == before + 1;
+}
+
+void check_ipis_and_shootdown(pc::Ktest& t, unsigned n) {
+  static StaticPagePool<4> pool;
+  PageTables<StaticPagePool<4>, HvDirectMap> hv(pool, HvDirectMap{});
+  hv.adopt(read_cr3() & ~std::uint64_t{0xFFF});
+  auto* a = static_cast<std::uint64_t*>(pool.alloc_page());
+  auto* b = static_cast<std::uint64_t*>(pool.alloc_page());
+  *a = 0xAAAA;
+  *b = 0xBBBB;
+  bool ok = hv.map(kShootVa, hv_phys(a), PageFlags{.writable = true, .nx = true}).is_ok();
+  bool kicked = true, first = true, after = true;
+  for (unsigned c = 1; c <= n; ++c) {
+    kicked = kicked && kick_and_wait(c);
+    first = first && g_seen[c].load() == 0xAAAA;
+  }
+  // Remap on this CPU only: the APs may still hold the old translation...
+  ok = ok && hv.unmap(kShootVa).ok() && hv.map(kShootVa, hv_phys(b), PageFlags{.writable = true, .nx = true}).is_ok();
+  flush_tlb_page(kShootVa);
+  unsigned stale = 0;
+  for (unsigned c = 1; c <= n; ++c) {
+    kicked = kicked && kick_and_wait(c);
+    stale += g_seen[c].load() == 0xAAAA;
+  }
+  pc::printf("pvkit: %u of %u APs still saw the old frame before the shootdown\n", stale, n);
+  // ...until the shootdown.
+  const bool shot = flush_tlb_all_cpus();
+  for (unsigned c = 1; c <= n; ++c) {
+    kicked = kicked && kick_and_wait(c);
+    after = after && g_seen[c].load() == 0xBBBB;
+  }
+  (void)hv.unmap(kShootVa);
+  t.check("IPIs reach each AP's hook", ok && kicked);
+  t.check("APs read the shared hypervisor mapping", first);
+  t.check("after flush_tlb_all_cpus every AP sees the new frame", shot && after);
 }
 
 void check_smp(pc::Ktest& t, unsigned expected) {
+  set_entry_hooks({.syscall = nullptr, .user_fault = nullptr, .timer = nullptr, .ipi = &on_ipi});
   const unsigned n = start_aps(&ap_main, expected);
   pc::printf("pvkit: %u application processor(s) online\n", n);
   t.check("every AP came online", n == expected && cpus_online() == expected + 1);
@@ -287,6 +342,7 @@ void check_smp(pc::Ktest& t, unsigned expected) {
   t.check("each AP loaded TR 0xe040, CS 0xe008, the hypervisor L4, SYSCALL MSRs", tables);
   t.check("each AP takes its own NMI on its IST stack", nmi);
   t.check("APs have their own LAPICs", apic);
+  check_ipis_and_shootdown(t, n);
 }
 
 }  // namespace

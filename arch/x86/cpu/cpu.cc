@@ -71,6 +71,7 @@ constinit StaticPagePool<16> g_hv_pool{};
 constinit std::uint64_t g_hv_root = 0;
 constinit Lapic g_lapic{};
 constinit bool g_lapic_ready = false;
+constinit std::uint64_t g_flush_gen = 0;  // TLB shootdown generation (atomic builtins)
 
 struct [[gnu::packed]] DescriptorPointer {
   std::uint16_t limit;
@@ -277,7 +278,10 @@ void cpu_init() {
 void cpu_init_ap(unsigned id) {
   write_cr3(g_hv_root);  // leave the AP bootstrap tables (identity map of the trampoline)
   setup_cpu(id);
-  if (g_lapic_ready) g_lapic.enable(kVecSpurious);
+  if (g_lapic_ready) {
+    g_lapic.enable(kVecSpurious);
+    g_cpus[id].apic_id = g_lapic.id();
+  }
 }
 
 void set_entry_hooks(const EntryHooks& hooks) { g_hooks = hooks; }
@@ -330,12 +334,39 @@ Status lapic_init() {
   g_lapic = Lapic{static_cast<volatile std::uint32_t*>(hv_virt(pa))};
   g_lapic.enable(kVecSpurious);
   g_lapic_ready = true;
+  percpu().apic_id = g_lapic.id();
   return Status::ok();
 }
 
 const Lapic& lapic() { return g_lapic; }
 void timer_start(std::uint32_t count) { g_lapic.start_periodic(kVecTimer, count, Lapic::Divide::k16); }
 void timer_stop() { g_lapic.stop_timer(); }
+
+void send_ipi(unsigned cpu) {
+  if (cpu >= kMaxCpus || !g_lapic_ready) return;
+  g_lapic.write(Lapic::kRegIcrHigh, g_cpus[cpu].apic_id << 24);
+  g_lapic.write(Lapic::kRegIcrLow, Lapic::Icr::Vector::make(kVecIpi));
+  for (int i = 0; i < 1000000 && Lapic::Icr::DeliveryStatus::test(g_lapic.read(Lapic::kRegIcrLow)); ++i) {
+    cpu_relax();
+  }
+}
+
+bool flush_tlb_all_cpus() {
+  const std::uint64_t gen = __atomic_add_fetch(&g_flush_gen, 1, __ATOMIC_SEQ_CST);
+  flush_tlb_all();
+  percpu().tlb_flush_gen = gen;
+  const unsigned online = cpus_online();
+  if (online <= 1 || !g_lapic_ready) return true;
+  g_lapic.write(Lapic::kRegIcrHigh, 0);
+  g_lapic.write(Lapic::kRegIcrLow, Lapic::Icr::Vector::make(kVecTlbFlush) | Lapic::Icr::Shorthand::make(3));
+  for (unsigned c = 0; c < online && c < kMaxCpus; ++c) {
+    for (unsigned i = 0; i < 50000000 && __atomic_load_n(&g_cpus[c].tlb_flush_gen, __ATOMIC_ACQUIRE) < gen; ++i) {
+      cpu_relax();
+    }
+    if (__atomic_load_n(&g_cpus[c].tlb_flush_gen, __ATOMIC_ACQUIRE) < gen) return false;
+  }
+  return true;
+}
 
 }  // namespace pvkit::x86
 
@@ -350,6 +381,19 @@ extern "C" void pvkit_x86_trap(TrapFrame* f) {
     ++pc.timer_ticks;
     g_lapic.eoi();  // before the hook: it may switch frames or leave_user()
     if (g_hooks.timer != nullptr) g_hooks.timer(*f);
+    return;
+  }
+  if (v == kVecTlbFlush) {
+    const std::uint64_t gen = __atomic_load_n(&g_flush_gen, __ATOMIC_ACQUIRE);
+    flush_tlb_all();
+    __atomic_store_n(&pc.tlb_flush_gen, gen, __ATOMIC_RELEASE);
+    g_lapic.eoi();
+    return;
+  }
+  if (v == kVecIpi) {
+    ++pc.ipi_count;
+    g_lapic.eoi();
+    if (g_hooks.ipi != nullptr) g_hooks.ipi(*f);
     return;
   }
   if (v == kVecSpurious || v == kVecPicBase + 7 || v == kVecPicBase + 15) {

@@ -49,6 +49,7 @@ struct EntryHooks {
   void (*syscall)(TrapFrame&) = nullptr;
   void (*user_fault)(TrapFrame&) = nullptr;
   void (*timer)(TrapFrame&) = nullptr;
+  void (*ipi)(TrapFrame&) = nullptr;  // kVecIpi on this CPU (after EOI)
 };
 
 /// Sets up the boot CPU (see the header comment). Call once, before anything else uses it.
@@ -86,5 +87,12 @@ void timer_stop();
 
 /// Reads the faulting address saved at the last #PF entry on this CPU.
 std::uint64_t last_fault_cr2();
+
+/// Sends kVecIpi to CPU `cpu` (its EntryHooks::ipi runs there when it next takes interrupts).
+void send_ipi(unsigned cpu);
+/// Flushes this CPU's TLB and every other online CPU's (IPI kVecTlbFlush), waiting until all
+/// have done so. The others must be able to take interrupts (ring 3, or idle with IF set);
+/// returns false if one did not answer within a bounded wait.
+[[nodiscard]] bool flush_tlb_all_cpus();
 
 }  // namespace pvkit::x86

@@ -76,7 +76,8 @@ TEST(Idt, GateRoundTrips) {
 TEST(Idt, PvkitGatePolicy) {
   for (unsigned v = 0; v < 256; ++v) {
     const auto g = pvkit_gate_for(v, 0xFFFF82D000100000ull + v * 16);
-    const bool want = v < 32 || v == kVecTimer || v == kVecSpurious || v == 0x27 || v == 0x2F;
+    const bool want = v < 32 || v == kVecTimer || v == kVecIpi || v == kVecTlbFlush || v == kVecSpurious ||
+                      v == 0x27 || v == 0x2F;
     EXPECT_EQ(g.present(), want) << v;
     if (!want) continue;
     EXPECT_EQ(g.dpl(), (v == 3 || v == 4) ? 3u : 0u) << v;

@@ -4,7 +4,8 @@
 // What it is: `GateDescriptor` (16 bytes: handler offset, code selector, IST slot, type, DPL,
 // present, as named fields) and `Idt`. pvkit installs gates for the 32 exception vectors, the
 // LAPIC timer and the spurious vectors; every other vector stays not-present, so a guest's
-// `int $N` raises #GP(N*8+2) (decoded by fault_decode.h). Only #BP (`int3`) and #OF (`into`)
+// `int $N` raises #GP(N*8+2) (decoded by fault_decode.h). The IPI vectors (kick, TLB
+// shootdown) are DPL 0 like every other interrupt vector. Only #BP (`int3`) and #OF (`into`)
 // have DPL 3, as in Xen, so a guest can raise them itself. NMI, #DF and #MC run on IST stacks.
 //
 // How to use it: `idt.set(v, GateDescriptor::interrupt(handler, kHvCs, ist, dpl))`, then LIDT
@@ -36,6 +37,10 @@ inline constexpr unsigned kNumExceptionVectors = 32;
 inline constexpr unsigned kVecPicBase = 0x20;
 /// The LAPIC timer.
 inline constexpr unsigned kVecTimer = 0xF0;
+/// A plain inter-processor interrupt ("kick": EntryHooks::ipi runs on the target).
+inline constexpr unsigned kVecIpi = 0xF1;
+/// TLB shootdown request (flush_tlb_all_cpus).
+inline constexpr unsigned kVecTlbFlush = 0xF2;
 /// The LAPIC spurious-interrupt vector (low 4 bits all ones, as older APICs require).
 inline constexpr unsigned kVecSpurious = 0xFF;
 
@@ -98,9 +103,9 @@ struct alignas(16) Idt {
 /// The gate pvkit installs for `vector` given the stub addresses (nullopt-like: returns a
 /// not-present gate for vectors pvkit leaves empty). Kept here so host tests check the policy.
 inline constexpr GateDescriptor pvkit_gate_for(unsigned vector, std::uint64_t stub) {
-  const bool installed = vector < kNumExceptionVectors || vector == kVecTimer ||
-                         vector == kVecSpurious || vector == kVecPicBase + 7 ||
-                         vector == kVecPicBase + 15;
+  const bool installed = vector < kNumExceptionVectors || vector == kVecTimer || vector == kVecIpi ||
+                         vector == kVecTlbFlush || vector == kVecSpurious ||
+                         vector == kVecPicBase + 7 || vector == kVecPicBase + 15;
   if (!installed) return GateDescriptor{};
   const unsigned dpl = (vector == kVecBreakpoint || vector == kVecOverflow) ? 3 : 0;
   const unsigned ist = vector == kVecDoubleFault   ? kIstDoubleFault

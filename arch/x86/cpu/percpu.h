@@ -50,6 +50,10 @@ struct PerCpu {
   std::uint64_t sysret_returns;  // returns to ring 3 through SYSRET
   std::uint64_t iret_returns;    // returns to ring 3 through IRETQ
   std::uint64_t fixups;          // ring-0 faults recovered through the exception table
+  std::uint32_t apic_id;         // this CPU's LAPIC ID (IPI destination)
+  std::uint32_t reserved2;
+  std::uint64_t ipi_count;       // kVecIpi interrupts taken
+  std::uint64_t tlb_flush_gen;   // the last shootdown generation this CPU completed
 };
 static_assert(offsetof(PerCpu, self) == PVKIT_PERCPU_SELF);
 static_assert(offsetof(PerCpu, kstack_top) == PVKIT_PERCPU_KSTACK_TOP);

@@ -45,7 +45,7 @@ std::uint64_t mailbox_offset(const std::uint8_t* field) {
   return static_cast<std::uint64_t>(field - pvkit_ap_trampoline_start);
 }
 
-void send_ipi(std::uint32_t icr_low) {
+void send_icr(std::uint32_t icr_low) {
   const Lapic& apic = lapic();
   apic.write(Lapic::kRegIcrHigh, 0);
   apic.write(Lapic::kRegIcrLow, icr_low);
@@ -98,10 +98,10 @@ unsigned start_aps(void (*ap_main)(unsigned cpu), unsigned expected) {
 
   using Icr = Lapic::Icr;
   constexpr std::uint32_t kAllButSelf = Icr::Shorthand::make(3);
-  send_ipi(kAllButSelf | Icr::Level::kBit | Icr::DeliveryMode::make(5));  // INIT
+  send_icr(kAllButSelf | Icr::Level::kBit | Icr::DeliveryMode::make(5));  // INIT
   spin(100000);
   for (int i = 0; i < 2; ++i) {  // STARTUP, twice (the MP specification's sequence)
-    send_ipi(kAllButSelf | Icr::DeliveryMode::make(6) | static_cast<std::uint32_t>(kApTrampolinePhys >> 12));
+    send_icr(kAllButSelf | Icr::DeliveryMode::make(6) | static_cast<std::uint32_t>(kApTrampolinePhys >> 12));
     spin(20000);
   }
   for (unsigned i = 0; i < 50000000 && g_online.load() < expected + 1; ++i) cpu_relax();
