@@ -1,4 +1,5 @@
-// The boot CPU's descriptor tables, entry dispatch and ring-3 exit checks (see cpu/cpu.h).
+// Per-CPU descriptor tables and setup, entry dispatch and ring-3 exit checks (see cpu/cpu.h).
+// The hypervisor's own paging lives in mm/hv_paging.cc, the LAPIC/timer/IPIs in apic/lapic.cc.
 #include "pvkit/arch/x86/cpu/cpu.h"
 
 #include <cstddef>
@@ -7,11 +8,10 @@
 #include "pvkit/arch/x86/boot/layout.h"
 #include "pvkit/arch/x86/cpu/idt.h"
 #include "pvkit/arch/x86/cpu/msr.h"
+#include "pvkit/arch/x86/cpu/internal.h"
 #include "pvkit/arch/x86/cpu/smp.h"
 #include "pvkit/arch/x86/cpu/trap_dump.h"
 #include "pvkit/arch/x86/io.h"
-#include "pvkit/arch/x86/mm/page_tables.h"
-#include "pvkit/arch/x86/mm/static_page_pool.h"
 #include "pvkit/arch/x86/mm/tlb.h"
 #include "pvkit/base/types.h"
 
@@ -25,9 +25,6 @@ void pvkit_x86_syscall_entry();
 void pvkit_x86_syscall32_entry();
 void pvkit_x86_run_user(pvkit::x86::TrapFrame* frame);
 [[noreturn]] void pvkit_x86_leave_user();
-// boot/hypervisor.ld: page-aligned section boundaries of the image.
-__attribute__((visibility("hidden"))) extern const std::uint8_t __image_start[], __text_end[], __rodata_end[],
-    __image_end[];
 // boot/pvh_entry.S: the page below the boot stack.
 __attribute__((visibility("hidden"))) extern const std::uint8_t pvkit_boot_stack_guard[];
 // mm/guest_copy.S: (faulting instruction, recovery address) pairs.
@@ -66,12 +63,6 @@ constinit Stack g_kstacks[kMaxCpus]{};
 constinit IstStack g_ists[kMaxCpus][3]{};
 constinit Idt g_idt{};
 constinit EntryHooks g_hooks{};
-// Tables for the hypervisor's own L4 and its MMIO mappings.
-constinit StaticPagePool<16> g_hv_pool{};
-constinit std::uint64_t g_hv_root = 0;
-constinit Lapic g_lapic{};
-constinit bool g_lapic_ready = false;
-constinit std::uint64_t g_flush_gen = 0;  // TLB shootdown generation (atomic builtins)
 
 struct [[gnu::packed]] DescriptorPointer {
   std::uint16_t limit;
@@ -156,71 +147,6 @@ void load_tables(const Gdt& gdt) {
   asm volatile("lidt %0" ::"m"(idtr) : "memory");
 }
 
-void paging_init() {
-  // The hypervisor's own L4: its reserved slots only (the boot tables also identity-map the
-  // first GiB in slot 0, which from now on must fault).
-  PageTables<StaticPagePool<16>, HvDirectMap> hv(g_hv_pool, HvDirectMap{});
-  const auto* boot_l4 = static_cast<const Pte*>(hv_virt(read_cr3() & ~std::uint64_t{0xFFF}));
-  if (!hv.create(boot_l4)) pvkit_panic("cpu_init: no page for the hypervisor L4");
-  g_hv_root = hv.root_phys();
-  write_cr3(g_hv_root);
-}
-
-bool is_stack_guard(std::uint64_t va) {
-  const auto a = [](const void* p) { return reinterpret_cast<std::uint64_t>(p); };
-  if (va == a(pvkit_boot_stack_guard)) return true;
-  for (unsigned c = 0; c < kMaxCpus; ++c) {
-    if (va == a(g_kstacks[c].guard) || is_ap_stack_guard(va)) return true;
-    for (const auto& s : g_ists[c]) {
-      if (va == a(s.guard)) return true;
-    }
-  }
-  return false;
-}
-
-// W^X for the hypervisor itself: the boot tables map the first GiB read-write-executable with
-// 2 MiB pages. Split the pages holding the image into 4 KiB pages — text read-only and
-// executable, rodata read-only and NX, data/bss read-write and NX, stack guard pages absent —
-// and make the rest of the direct map NX.
-void harden_hv_mappings() {
-  const auto addr = [](const std::uint8_t* p) { return reinterpret_cast<std::uint64_t>(p); };
-  const std::uint64_t img = addr(__image_start), text_end = addr(__text_end), ro_end = addr(__rodata_end),
-                      img_end = addr(__image_end);
-  constexpr std::uint64_t k2M = level_span(2);
-  const auto* l4 = static_cast<const Pte*>(hv_virt(g_hv_root));
-  const Pte l4e = l4[table_index(kHvDirectMapBase, 4)];
-  const Pte l3e = static_cast<const Pte*>(hv_virt(l4e.address()))[table_index(kHvDirectMapBase, 3)];
-  if (!l4e.present() || !l3e.present() || l3e.large()) pvkit_panic("cpu_init: unexpected boot direct map");
-  auto* pd = static_cast<Pte*>(hv_virt(l3e.address()));
-  static_assert(kHvDirectMapBase % (std::uint64_t{1} << 30) == 0, "one PD maps the direct map's first GiB");
-  for (unsigned i = 0; i < kPtEntries; ++i) {
-    const Pte e = pd[i];
-    if (!e.present() || !e.large()) continue;
-    const std::uint64_t va0 = kHvDirectMapBase + i * k2M;
-    if (va0 + k2M <= img || va0 >= img_end) {
-      pd[i] = e.with_nx(true);
-      continue;
-    }
-    auto* pt = static_cast<Pte*>(g_hv_pool.alloc_page());
-    if (pt == nullptr) pvkit_panic("cpu_init: no page to split the image's mapping");
-    for (unsigned j = 0; j < kPtEntries; ++j) {
-      const std::uint64_t va = va0 + j * kPageSize;
-      const Pte leaf = Pte::leaf(e.address() + j * kPageSize);
-      if (is_stack_guard(va)) {
-        pt[j] = Pte{};  // not present
-      } else if (va >= img && va < text_end) {
-        pt[j] = leaf;  // text: read-only, executable
-      } else if (va >= text_end && va < ro_end) {
-        pt[j] = leaf.with_nx(true);  // rodata
-      } else {
-        pt[j] = leaf.with_writable(true).with_nx(true);  // data, bss, everything else
-      }
-    }
-    pd[i] = Pte::table(hv_phys(pt), false);
-  }
-  flush_tlb_all();
-}
-
 // Everything one CPU needs for itself: its TSS (RSP0, IST stacks, I/O bitmap), GDT, the
 // shared IDT, GS, the SYSCALL MSRs, EFER, CR0.WP, CR4.SMEP.
 void setup_cpu(unsigned id) {
@@ -267,21 +193,36 @@ void setup_cpu(unsigned id) {
 
 }  // namespace
 
+namespace detail {
+
+bool is_stack_guard(std::uint64_t va) {
+  const auto a = [](const void* p) { return reinterpret_cast<std::uint64_t>(p); };
+  if (va == a(pvkit_boot_stack_guard)) return true;
+  for (unsigned c = 0; c < kMaxCpus; ++c) {
+    if (va == a(g_kstacks[c].guard) || is_ap_stack_guard(va)) return true;
+    for (const auto& s : g_ists[c]) {
+      if (va == a(s.guard)) return true;
+    }
+  }
+  return false;
+}
+
+PerCpu& cpu_block(unsigned id) { return g_cpus[id]; }
+
+}  // namespace detail
+
 void cpu_init() {
   for (unsigned v = 0; v < 256; ++v) g_idt.gates[v] = pvkit_gate_for(v, pvkit_x86_vector_stubs[v]);
   setup_cpu(0);
   pic_remap_and_mask();
-  paging_init();
-  harden_hv_mappings();
+  detail::paging_init();
+  detail::harden_hv_mappings();
 }
 
 void cpu_init_ap(unsigned id) {
-  write_cr3(g_hv_root);  // leave the AP bootstrap tables (identity map of the trampoline)
+  write_cr3(hv_root_phys());  // leave the AP bootstrap tables (identity map of the trampoline)
   setup_cpu(id);
-  if (g_lapic_ready) {
-    g_lapic.enable(kVecSpurious);
-    g_cpus[id].apic_id = g_lapic.id();
-  }
+  detail::lapic_enable_this_cpu(g_cpus[id]);
 }
 
 void set_entry_hooks(const EntryHooks& hooks) { g_hooks = hooks; }
@@ -293,8 +234,6 @@ PerCpu& percpu() {
 }
 
 TssBlock& cpu_tss() { return *percpu().tss; }
-
-std::uint64_t hv_root_phys() { return g_hv_root; }
 
 std::uint64_t last_fault_cr2() { return percpu().fault_cr2; }
 
@@ -312,62 +251,6 @@ void leave_user() {
   pvkit_x86_leave_user();
 }
 
-Status map_hv_mmio(std::uint64_t pa) {
-  if ((pa & 0xFFF) != 0 || pa < kBootDirectMapSize) return Status{Errno::Inval};
-  PageTables<StaticPagePool<16>, HvDirectMap> hv(g_hv_pool, HvDirectMap{});
-  hv.adopt(read_cr3() & ~std::uint64_t{0xFFF});
-  const std::uint64_t va = reinterpret_cast<std::uint64_t>(hv_virt(pa));
-  if (hv.lookup(va).present()) return Status::ok();
-  Status s = hv.map(va, pa, PageFlags{.writable = true, .nx = true, .cache_disable = true, .write_through = true});
-  flush_tlb_page(va);
-  return s;
-}
-
-Status lapic_init() {
-  std::uint64_t base = rdmsr(kMsrApicBase);
-  if (!ApicBaseMsr::GlobalEnable::test(base)) {
-    base = ApicBaseMsr::GlobalEnable::set(base, true);
-    wrmsr(kMsrApicBase, base);
-  }
-  const std::uint64_t pa = ApicBaseMsr::BasePage::get(base) << 12;
-  if (Status s = map_hv_mmio(pa); !s) return s;
-  g_lapic = Lapic{static_cast<volatile std::uint32_t*>(hv_virt(pa))};
-  g_lapic.enable(kVecSpurious);
-  g_lapic_ready = true;
-  percpu().apic_id = g_lapic.id();
-  return Status::ok();
-}
-
-const Lapic& lapic() { return g_lapic; }
-void timer_start(std::uint32_t count) { g_lapic.start_periodic(kVecTimer, count, Lapic::Divide::k16); }
-void timer_stop() { g_lapic.stop_timer(); }
-
-void send_ipi(unsigned cpu) {
-  if (cpu >= kMaxCpus || !g_lapic_ready) return;
-  g_lapic.write(Lapic::kRegIcrHigh, g_cpus[cpu].apic_id << 24);
-  g_lapic.write(Lapic::kRegIcrLow, Lapic::Icr::Vector::make(kVecIpi));
-  for (int i = 0; i < 1000000 && Lapic::Icr::DeliveryStatus::test(g_lapic.read(Lapic::kRegIcrLow)); ++i) {
-    cpu_relax();
-  }
-}
-
-bool flush_tlb_all_cpus() {
-  const std::uint64_t gen = __atomic_add_fetch(&g_flush_gen, 1, __ATOMIC_SEQ_CST);
-  flush_tlb_all();
-  percpu().tlb_flush_gen = gen;
-  const unsigned online = cpus_online();
-  if (online <= 1 || !g_lapic_ready) return true;
-  g_lapic.write(Lapic::kRegIcrHigh, 0);
-  g_lapic.write(Lapic::kRegIcrLow, Lapic::Icr::Vector::make(kVecTlbFlush) | Lapic::Icr::Shorthand::make(3));
-  for (unsigned c = 0; c < online && c < kMaxCpus; ++c) {
-    for (unsigned i = 0; i < 50000000 && __atomic_load_n(&g_cpus[c].tlb_flush_gen, __ATOMIC_ACQUIRE) < gen; ++i) {
-      cpu_relax();
-    }
-    if (__atomic_load_n(&g_cpus[c].tlb_flush_gen, __ATOMIC_ACQUIRE) < gen) return false;
-  }
-  return true;
-}
-
 }  // namespace pvkit::x86
 
 using pvkit::x86::TrapFrame;
@@ -379,20 +262,17 @@ extern "C" void pvkit_x86_trap(TrapFrame* f) {
   if (v == kVecPageFault) pc.fault_cr2 = read_cr2();
   if (v == kVecTimer) {
     ++pc.timer_ticks;
-    g_lapic.eoi();  // before the hook: it may switch frames or leave_user()
+    detail::lapic_eoi();  // before the hook: it may switch frames or leave_user()
     if (g_hooks.timer != nullptr) g_hooks.timer(*f);
     return;
   }
   if (v == kVecTlbFlush) {
-    const std::uint64_t gen = __atomic_load_n(&g_flush_gen, __ATOMIC_ACQUIRE);
-    flush_tlb_all();
-    __atomic_store_n(&pc.tlb_flush_gen, gen, __ATOMIC_RELEASE);
-    g_lapic.eoi();
+    detail::handle_tlb_flush_ipi(pc);
     return;
   }
   if (v == kVecIpi) {
     ++pc.ipi_count;
-    g_lapic.eoi();
+    detail::lapic_eoi();
     if (g_hooks.ipi != nullptr) g_hooks.ipi(*f);
     return;
   }

@@ -3,6 +3,7 @@
  * (pvkit/arch/x86/mm/guest_copy.h). The ring-0 fault path (pvkit_x86_trap) looks the faulting
  * RIP up in pvkit_x86_extable and, on a match, resumes at the paired recovery address instead
  * of panicking. `rep movsb` is restartable: on a fault RCX holds the bytes not yet copied.
+ * Concurrency: reentrant (registers and the two buffers only).
  */
         .text
         .code64
