@@ -1,0 +1,72 @@
+// console_io and xen_version through lib/hypercall's handlers (see basic_calls.h for why they
+// live in their own translation unit), and the per-domain console sink.
+#include "pvkit/platforms/pc/hv/basic_calls.h"
+
+#include "pvkit/arch/x86/mm/guest_copy.h"
+#include "pvkit/hypercall/console_io.h"
+#include "pvkit/hypercall/xen_version.h"
+#include "pvkit/platforms/pc/log.h"
+
+namespace pvkit::pc {
+namespace {
+
+bool contains(const char* s, const char* word) {
+  for (; *s != '\0'; ++s) {
+    std::size_t i = 0;
+    while (word[i] != '\0' && s[i] == word[i]) ++i;
+    if (word[i] == '\0') return true;
+  }
+  return false;
+}
+
+constinit XenVersionInfo g_version{};
+
+struct CallCtx {
+  GuestConsole* con;
+  bool privileged;
+  x86::CurrentGuestMemory mem{};
+  bool guest_kernel_mode() { return true; }
+  x86::CurrentGuestMemory& guest_memory() { return mem; }
+  GuestConsole& console() { return *con; }
+  bool is_privileged() { return privileged; }
+  const XenVersionInfo& xen_version_info() { return g_version; }
+  xen::DomainHandle domain_handle() { return {}; }
+};
+static_assert(ConsoleIoContext<CallCtx>);
+static_assert(XenVersionContext<CallCtx>);
+static_assert(ConsoleSink<GuestConsole>);
+
+}  // namespace
+
+std::int64_t console_io_call(GuestConsole& con, bool privileged, HypercallArgs& args) {
+  CallCtx ctx{&con, privileged};
+  return ConsoleIo::call(ctx, args);
+}
+
+std::int64_t xen_version_call(bool privileged, HypercallArgs& args) {
+  CallCtx ctx{nullptr, privileged};
+  return XenVersion::call(ctx, args);
+}
+
+void GuestConsole::write(std::span<const char> s) {
+  for (char c : s) {
+    if (c == '\n') {
+      flush();
+    } else if (c != '\r' && len + 1 < line.size()) {
+      line[len++] = (c >= 0x20 && c < 0x7f) ? c : '?';
+    }
+  }
+}
+
+void GuestConsole::flush() {
+  if (len == 0) return;
+  line[len] = '\0';
+  printf("(d%u) %s\n", static_cast<unsigned>(id.value()), line.data());
+  if (contains(line.data(), "[refused]")) ++refused;
+  if (contains(line.data(), "[ACCEPTED]")) ++accepted;
+  if (contains(line.data(), ": SUCCESS")) success = true;
+  if (contains(line.data(), ": FAILURE")) failure = true;
+  len = 0;
+}
+
+}  // namespace pvkit::pc

@@ -1,0 +1,255 @@
+// pvkit/platforms/pc/hv/hypervisor.h — the composed PC hypervisor: lib/'s templates
+// instantiated with the PC platform, PV vCPUs in ring 3, a round-robin scheduler with LAPIC
+// preemption, event upcalls, domain life cycle and the hypercall table.
+//
+// What it is: `Hypervisor` owns the frame pool and frame database, the page-table verifier
+// (lib/mm), the domain table (lib/domain), event channels (lib/event), grant tables over the
+// verifier (lib/grant MmGrantPolicy), one vCPU per domain and the story log. `PcTable` is
+// the hypercall table composed from lib's handler types and the platform's own
+// (platforms/pc/hypercalls). The CPU layer's hooks (SYSCALL, ring-3 faults, timer) enter it.
+// Every return to a guest goes through one path: pick the vCPU (round robin), switch address
+// space, deliver a pending event upcall as Xen does (bounce frame on the guest kernel stack,
+// upcall mask set; HYPERVISOR_iret restores it). A ring-3 fault is bounced to the guest's
+// trap table entry or crashes only that domain. A domain that shuts down or crashes is torn
+// down (events, grants, page tables, frames) and, when the last domain is gone, `run()` prints
+// the summary, checks every domain's expected end and leaves QEMU (success only if all did).
+//
+// How to use it (an image's pvkit_main):
+//   auto& hv = pc::Hypervisor::boot(boot_info);
+//   (void)hv.create_domain({.name = "hello", .elf = bytes, .cmdline = "", .expect = ...});
+//   hv.run();   // never returns
+//
+// Concurrency: boot CPU only; every hook runs with interrupts off.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "pvkit/arch/x86/cpu/frame.h"
+#include "pvkit/arch/x86/mm/guest_copy.h"
+#include "pvkit/arch/x86/mm/phys_map.h"
+#include "pvkit/base/status.h"
+#include "pvkit/domain/domain_table.h"
+#include "pvkit/event/event_channels.h"
+#include "pvkit/event/evtchn_op.h"
+#include "pvkit/event/shared_info_abi.h"
+#include "pvkit/grant/grant_table_op.h"
+#include "pvkit/grant/grant_tables.h"
+#include "pvkit/grant/mm_grant_policy.h"
+#include "pvkit/hypercall/stats.h"
+#include "pvkit/hypercall/table.h"
+#include "pvkit/mm/hypercall_mmu_update.h"
+#include "pvkit/mm/hypercall_mmuext_op.h"
+#include "pvkit/mm/hypercall_update_va_mapping.h"
+#include "pvkit/mm/verifier.h"
+#include "pvkit/platforms/pc/boot_info.h"
+#include "pvkit/platforms/pc/hv/basic_calls.h"
+#include "pvkit/platforms/pc/hv/frame_pool.h"
+#include "pvkit/platforms/pc/hv/platforms.h"
+#include "pvkit/platforms/pc/hypercalls/callback_op.h"
+#include "pvkit/platforms/pc/hypercalls/iret.h"
+#include "pvkit/platforms/pc/hypercalls/sched_op.h"
+#include "pvkit/platforms/pc/hypercalls/set_trap_table.h"
+
+namespace pvkit::pc {
+
+inline constexpr std::size_t kMaxDomains = 8;
+/// Guest RAM is fixed at 4 MiB per domain (the bootstrap area of a small kernel).
+inline constexpr std::uint64_t kDefaultDomainPages = 1024;
+inline constexpr std::uint64_t kMaxDomainPages = 4096;
+
+using Verifier = PageTableVerifier<PcMmPlatform>;
+using Domains = DomainTable<kMaxDomains>;
+using Events = event::EventChannels<PcEventPlatform, kMaxDomains, 1>;
+
+/// MmGrantPolicy for x86-64 PV guests, plus the demo's count of grant mappings made.
+/// A 64-bit PV kernel runs in ring 3, so (as Xen's adjust_guest_l1e does for every L1 entry
+/// of a 64-bit PV guest) every grant host mapping is user-accessible: without US the guest
+/// kernel could not touch what it mapped. Install, remove and release agree on that.
+class PcGrantPolicy : public MmGrantPolicy<Verifier, Domains, PcGrantPages> {
+ public:
+  using Base = MmGrantPolicy<Verifier, Domains, PcGrantPages>;
+  using Base::Base;
+  GrantStatus install_host_mapping(DomId mapper, const GrantHostMapping& m, Mfn frame) {
+    const GrantStatus s = Base::install_host_mapping(mapper, user(m), frame);
+    if (s == GrantStatus::Okay) ++maps;
+    return s;
+  }
+  GrantStatus remove_host_mapping(DomId mapper, const GrantHostMapping& m, Mfn frame) {
+    return Base::remove_host_mapping(mapper, user(m), frame);
+  }
+  void release_host_mapping(DomId mapper, const GrantHostMapping& m, Mfn frame) {
+    Base::release_host_mapping(mapper, user(m), frame);
+  }
+  std::uint64_t maps = 0;
+
+ private:
+  static GrantHostMapping user(GrantHostMapping m) {
+    m.application = true;
+    return m;
+  }
+};
+using Grants = GrantTables<PcGrantPolicy, kMaxDomains>;
+
+/// How a domain is expected to end (checked when the last domain is gone).
+enum class Expect : std::uint8_t {
+  kSuccess,  ///< powers off after printing "<name>: SUCCESS"
+  kCrash,    ///< crashes (a fault without a trap handler, or SHUTDOWN_crash)
+  kSpin,     ///< never ends by itself: still running (and preempted) when the others are done
+};
+
+/// What the image asks the domain builder for.
+struct GuestSpec {
+  const char* name = "guest";
+  std::span<const std::uint8_t> elf;
+  const char* cmdline = "";
+  std::uint64_t nr_pages = kDefaultDomainPages;
+  bool privileged = false;
+  Expect expect = Expect::kSuccess;
+  const char* role = "";  ///< one line for the story ("the ping-pong frontend")
+};
+
+enum class VcpuState : std::uint8_t { kFree, kRunnable, kBlocked, kPolling, kDead };
+
+/// One PV vCPU (pvkit domains have one).
+struct Vcpu {
+  x86::TrapFrame frame{};
+  Domain* dom = nullptr;
+  DomId id{};
+  VcpuState state = VcpuState::kFree;
+  std::uint64_t root_phys = 0;
+  GuestCallbacks cb{};
+  ::pvkit::xen::SharedInfo* shared_info = nullptr;
+  Mfn shared_info_mfn{};
+  std::array<Mfn, kMaxDomainPages> p2m{};
+  std::uint64_t nr_pages = 0;
+  GuestConsole console{};
+  GuestSpec spec{};
+  std::array<std::uint32_t, kMaxPollPorts> poll_ports{};
+  std::uint32_t nr_poll = 0;
+  std::atomic<std::uint64_t> vm_assist{0};
+  HypercallStats stats{};
+  // Requests recorded by handlers, acted on when the hypercall returns.
+  bool want_yield = false, want_block = false, want_poll = false, want_shutdown = false;
+  bool want_iret = false, want_crash = false;
+  std::uint32_t shutdown_reason = 0;
+  ::pvkit::xen::VcpuInfo* vcpu_info() { return &shared_info->vcpu_info[0]; }
+  pc::xen::IretContext iret{};
+  const char* crash_why = "";
+  // Outcome and counters.
+  bool ended = false, torn_down = false;
+  std::uint8_t teardown_stage = 0;
+  std::uint64_t frame_rsp = 0;  ///< guest RSP at the current hypercall (HYPERVISOR_iret)
+  const char* end = "";
+  std::uint64_t hypercalls = 0, upcalls = 0, preemptions = 0, bounces = 0;
+};
+
+class Hypervisor;
+
+/// The per-call context every handler of PcTable sees (satisfies each area's concept).
+class PcContext {
+ public:
+  PcContext(Hypervisor& hv, Vcpu& v) : hv_(hv), v_(v) {}
+  bool guest_kernel_mode() { return true; }  // pvkit guests have no user mode yet
+  x86::CurrentGuestMemory& guest_memory() { return mem_; }
+  DomId current_domain() const { return v_.id; }
+  VcpuId current_vcpu() const { return VcpuId{0}; }
+  Verifier& mm();
+  Domains& domains();
+  Events& evtchn();
+  Grants& grant_tables();
+  GuestConsole& console() { return v_.console; }
+  bool is_privileged() const { return v_.spec.privileged; }
+  std::atomic<std::uint64_t>& vm_assist() { return v_.vm_assist; }
+  HypercallStats& hypercall_stats() { return v_.stats; }
+  GuestCallbacks& callbacks() { return v_.cb; }
+  // Iret.
+  std::uint64_t guest_rsp() const;
+  void resume_from_iret(const pc::xen::IretContext& ic) {
+    v_.iret = ic;
+    v_.want_iret = true;
+  }
+  void crash_domain(const char* why) {
+    v_.want_crash = true;
+    v_.crash_why = why;
+  }
+  // PcSchedPolicy.
+  PcContext& scheduler() { return *this; }
+  void yield() { v_.want_yield = true; }
+  void block() { v_.want_block = true; }
+  void shutdown(std::uint32_t reason) {
+    v_.want_shutdown = true;
+    v_.shutdown_reason = reason;
+  }
+  bool port_valid(std::uint32_t port);
+  void poll(std::span<const std::uint32_t> ports, std::uint64_t timeout);
+
+ private:
+  Hypervisor& hv_;
+  Vcpu& v_;
+  x86::CurrentGuestMemory mem_{};
+};
+
+/// The hypercall table: lib/'s handlers and the platform's own, one family each.
+/// (console_io and xen_version run in basic_calls.cc: lib/hypercall's headers for them and
+/// lib/mm's cannot share a translation unit, see basic_calls.h. multicall is not offered.)
+using PcTable = HypercallTable<SetTrapTable, MmuUpdateOp, SetCallbacks, UpdateVaMappingOp, PcXenVersion,
+                               PcConsoleIo, GrantTableOp, Iret, MmuextOp, PcSchedOp, CallbackOp,
+                               EventChannelOp>;
+
+class Hypervisor {
+ public:
+  /// Sets up the frame pool (RAM above the image and the frame database, minus boot
+  /// modules), the lib/ objects and the CPU hooks. Call once.
+  static Hypervisor& boot(const BootInfo& boot);
+  static Hypervisor& get();
+
+  /// Builds a PV domain from an ELF64 Xen guest kernel (see domain_builder.cc).
+  [[nodiscard]] Result<Vcpu*> create_domain(const GuestSpec& spec);
+  /// Runs the domains until the last one ends; prints the summary and leaves QEMU.
+  [[noreturn]] void run();
+
+  // ---- used by the hooks, contexts and platform objects --------------------------------
+  void on_syscall(x86::TrapFrame& f);
+  void on_fault(x86::TrapFrame& f);
+  void on_timer(x86::TrapFrame& f);
+  Vcpu* vcpu_of(DomId d);
+  Vcpu* current() { return cur_; }
+
+  FramePool<x86::HvDirectMap> pool;
+  FrameDb* frames = nullptr;
+  PcMmPlatform mm_platform;
+  Verifier* mm = nullptr;
+  Domains domains;
+  PcEventPlatform event_platform;
+  Events* events = nullptr;
+  PcGrantPages grant_pages;
+  PcGrantPolicy* grant_policy = nullptr;
+  Grants* grants = nullptr;
+  std::array<Vcpu, kMaxDomains> vcpus{};
+  std::uint64_t nr_frames = 0;
+
+  // Story counters.
+  std::uint64_t total_hypercalls = 0, total_upcalls = 0, ticks = 0, switches = 0;
+  std::uint32_t domains_built = 0;
+  std::uint64_t boot_free_frames = 0;
+  const char* summary_label = "demo";  ///< "pvkit: <label> finished: ..."
+
+ private:
+  void leave_to_guest(x86::TrapFrame& f, bool rotate);
+  bool deliver_event(x86::TrapFrame& f, Vcpu& v);
+  bool bounce(x86::TrapFrame& f, Vcpu& v, std::uint64_t target, bool with_error, std::uint64_t error,
+              std::uint8_t old_mask);
+  void end_domain(Vcpu& v, const char* how);
+  bool teardown(Vcpu& v);
+  void retry_teardowns();
+  [[noreturn]] void finish();
+  void apply_requests(x86::TrapFrame& f, Vcpu& v);
+
+  Vcpu* cur_ = nullptr;
+  std::uint32_t idle_rounds_ = 0;
+};
+
+}  // namespace pvkit::pc

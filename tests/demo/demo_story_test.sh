@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# QEMU tests of the demo appliance (//examples/demo:demo), one scenario per invocation:
+#   story    the four domains reach their ends, the story's milestones and the final summary
+#            line appear, every attack of the adversary is refused with exactly the Xen error
+#            code listed in expected_attacks.txt (and none is accepted), QEMU exits with success
+#   crasher  with=crasher: the crasher dies of its page fault, only it; the others still finish
+#   spinner  with=spinner: a guest spinning with events masked and no hypercalls is preempted
+#            by the LAPIC timer while ping-pong still completes all its rounds
+# Usage: demo_story_test.sh RUNNER IMAGE SCENARIO [EXPECTED_ATTACKS]
+set -u
+runner=$1
+image=$2
+scenario=$3
+attacks=${4:-}
+log="${TEST_TMPDIR:-$(mktemp -d)}/$scenario.log"
+failures=0
+
+case "$scenario" in
+  story) append="" ;;
+  crasher) append="with=crasher" ;;
+  spinner) append="with=spinner" ;;
+  *) echo "unknown scenario $scenario"; exit 2 ;;
+esac
+
+out=$("$runner" --image "$image" --timeout 60 --append "$append" --log "$log" 2>&1)
+rc=$?
+serial="$log.txt"
+[ -f "$serial" ] || serial="$log"
+verdict=$(printf '%s\n' "$out" | tail -n 1)
+if [ $rc -ne 0 ]; then
+  echo "WRONG: the runner failed ($rc): $verdict"
+  failures=$((failures + 1))
+else
+  echo "ok: $verdict"
+fi
+
+want() {  # want <fixed string>: must appear in the serial log
+  if grep -qF -- "$1" "$serial"; then
+    echo "ok: $1"
+  else
+    echo "MISSING: $1"
+    failures=$((failures + 1))
+  fi
+}
+want_re() {  # want_re <extended regex>
+  if grep -qE -- "$1" "$serial"; then
+    echo "ok: /$1/"
+  else
+    echo "MISSING: /$1/"
+    failures=$((failures + 1))
+  fi
+}
+never() {
+  if grep -qF -- "$1" "$serial"; then
+    echo "UNEXPECTED: $1"
+    failures=$((failures + 1))
+  else
+    echo "ok: no \"$1\""
+  fi
+}
+
+n_domains=4
+[ "$scenario" != story ] && n_domains=5
+want_re "^pvkit: demo finished: ${n_domains} domains, [0-9]+ hypercalls, [1-9][0-9]* events, [1-9][0-9]* grant maps, [0-9]+ attacks refused$"
+want "pvkit-test: RESULT SUCCESS"
+want "(d0) hello: SUCCESS"
+want "(d1) pingpong_front: round 16: sent 31, got 32"
+want "(d1) pingpong_front: SUCCESS"
+want "(d2) pingpong_back: served 16 pings"
+want "(d2) pingpong_back: SUCCESS"
+want "(d3) adversary: SUCCESS"
+want "pvkit: d1 (pingpong_front): every frame, port and grant released"
+want "pvkit-test: ok   all"
+never "[ACCEPTED]"
+never "pvkit: PANIC"
+never "deadlock"
+
+case "$scenario" in
+  story)
+    want_re "^pvkit: demo finished: 4 domains, [0-9]+ hypercalls, [0-9]+ events, [0-9]+ grant maps, $(grep -c . "$attacks") attacks refused$"
+    while IFS= read -r line; do
+      [ -n "$line" ] && want "(d3) $line"
+    done < "$attacks"
+    ;;
+  crasher)
+    want_re "^pvkit: d4 \(crasher\) crashed: #PF page fault at rip [0-9a-f]+, address 0,"
+    want "pvkit: d4 (crasher) crashed after"
+    want "pvkit-test: ok   d4 crasher crashed, and only it"
+    ;;
+  spinner)
+    want_re "^pvkit: d4 \(spinner\) never yielded, yet was preempted [0-9]+ times"
+    want "pvkit-test: ok   d4 spinner was preempted"
+    ;;
+esac
+
+if [ $failures -ne 0 ]; then
+  echo "FAIL: $failures check(s) failed; serial log:"
+  sed 's/^/    /' "$serial"
+  exit 1
+fi
+echo "PASS"
