@@ -10,6 +10,7 @@
 #include "pvkit/guest/grant_table.h"
 #include "pvkit/guest/memory.h"
 #include "pvkit/guest/ring_wait.h"
+#include "pvkit/guest/split_ring.h"
 #include "pvkit/guest/sched.h"
 #include "pvkit/guest/start_info.h"
 

@@ -6,7 +6,8 @@
 //     maps each returned frame at slots[i] with update_va_mapping and attaches `table`.
 //   grant_map(dom, ref, slot, readonly): GNTTABOP_map_grant_ref (GNTMAP_host_map) at the
 //     virtual address of `slot`; answers the hypercall rc, the GNTST status and the handle.
-//   grant_unmap(handle, slot): GNTTABOP_unmap_grant_ref of that host mapping.
+//   grant_unmap(handle, slot): GNTTABOP_unmap_grant_ref of that host mapping; answers the
+//     hypercall rc and the GNTST status.
 //
 // How to use it:
 //   constinit PageSlot gnttab_frames[1]{};
@@ -77,15 +78,24 @@ inline GrantMapping grant_map(xen::DomId dom, xen::GrantRef ref, PageSlot* slot,
   return out;
 }
 
-/// Unmaps the host mapping `handle` at `slot`; answers rc (< 0) or the GNTST status (<= 0).
-inline long grant_unmap(xen::GrantHandle handle, PageSlot* slot) {
+/// The outcome of one unmap_grant_ref.
+struct GrantUnmapping {
+  long rc = 0;              ///< the hypercall's own result
+  std::int16_t status = 0;  ///< GNTST_* of the element
+  [[nodiscard]] bool ok() const { return rc == 0 && status == 0; }
+};
+
+/// Unmaps the host mapping `handle` at `slot` (the slot is unmapped afterwards).
+inline GrantUnmapping grant_unmap(xen::GrantHandle handle, PageSlot* slot) {
   xen::GnttabUnmapGrantRef op{};
   op.host_addr = va_of(slot);
   op.dev_bus_addr = 0;
   op.handle = handle;
   op.status = static_cast<std::int16_t>(xen::GntStatus::GeneralError);
-  const long rc = HYPERVISOR_grant_table_op(xen::kGnttabOpUnmapGrantRef, &op, 1);
-  return rc < 0 ? rc : op.status;
+  GrantUnmapping out;
+  out.rc = HYPERVISOR_grant_table_op(xen::kGnttabOpUnmapGrantRef, &op, 1);
+  out.status = op.status;
+  return out;
 }
 
 }  // namespace pvkit::guest

@@ -19,6 +19,7 @@
 #include "pvkit/guest/memory.h"
 #include "pvkit/guest/ring_wait.h"
 #include "pvkit/guest/sched.h"
+#include "pvkit/guest/split_ring.h"
 
 namespace g = pvkit::guest;
 namespace x = pvkit::guest::xen;
@@ -213,8 +214,11 @@ TEST_F(Runtime, GrantMapAndUnmapMarshalTheirStructs) {
   m = g::grant_map(1, 9, &g_peer_slot, true);
   EXPECT_FALSE(m.ok());
   EXPECT_EQ(m.status, -3);
-  EXPECT_EQ(g::grant_unmap(77, &g_peer_slot), 0);
-  EXPECT_EQ(g::grant_unmap(78, &g_peer_slot), -4);
+  EXPECT_TRUE(g::grant_unmap(77, &g_peer_slot).ok());
+  const g::GrantUnmapping bad = g::grant_unmap(78, &g_peer_slot);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_EQ(bad.rc, 0);
+  EXPECT_EQ(bad.status, -4);
 }
 
 // Maps shared_info (once per process) and registers the callbacks.
@@ -402,6 +406,82 @@ TEST_F(Runtime, NextRequestGivesUpOnAHostileIndexOrAfterIdleWakeups) {
   EXPECT_EQ(g::next_request(back, req).error(), pvkit::ring::kRingProtocolError);
   EXPECT_EQ(blocks, 0);
   g::events_disable();
+}
+
+constinit g::PageSlot g_split_frames[1]{};
+constinit g::GrantTable<512> g_split_table;
+constinit g::PageSlot g_split_ring{};
+
+TEST_F(Runtime, RingFrontendConnectUndoesTheGrantWhenThePortCannotBeAllocated) {
+  init_events_once(xen_);
+  fake_xen::ProcessPhysMap pm;
+  xen_.handlers[x::hc::kGrantTableOp] = [](const Call& c) {
+    auto* op = arg_ptr<x::GnttabSetupTable>(c.a[1]);
+    *arg_ptr<std::uint64_t>(op->frame_list) = 0x4242;
+    op->status = 0;
+    return 0L;
+  };
+  xen_.handlers[x::hc::kEventChannelOp] = [](const Call&) { return -28L; };  // ENOSPC
+  ASSERT_TRUE(g::setup_grant_table(g_split_table, g_split_frames, 1));
+  const g::PhysMap p2m(pm.p2m.data(), pm.p2m.size(), pm.base);
+  g::RingFrontend<Msg, Msg> fe;
+  EXPECT_EQ(fe.connect(g_split_table, p2m, &g_split_ring, 2, 8).error(), pvkit::Errno::NoSpc);
+  EXPECT_EQ(g_split_table.flags(8), 0) << "the ring grant must not outlive a failed connect";
+  EXPECT_EQ(fe.disconnect(g_split_table).error(), pvkit::Errno::NotConn);
+
+  xen_.handlers[x::hc::kEventChannelOp] = [](const Call& c) {
+    arg_ptr<x::EvtchnAllocUnbound>(c.a[1])->port = 12;
+    return 0L;
+  };
+  ASSERT_TRUE(fe.connect(g_split_table, p2m, &g_split_ring, 2, 8));
+  const auto* e = reinterpret_cast<const x::GrantEntryV1*>(&g_split_frames[0]) + 8;
+  EXPECT_EQ(e->frame, pm.mfn_of(&g_split_ring));
+  EXPECT_EQ(e->domid, 2);
+  EXPECT_TRUE(g::events().bound(12));
+  // Still mapped by the backend: disconnect keeps trying, then reports Busy.
+  const_cast<x::GrantEntryV1*>(e)->flags |= x::kGtfReading;
+  xen_.handlers[x::hc::kSchedOp] = [](const Call&) { return 0L; };
+  EXPECT_EQ(fe.disconnect(g_split_table, 3).error(), pvkit::Errno::Busy);
+  const_cast<x::GrantEntryV1*>(e)->flags &= ~x::kGtfReading;
+  EXPECT_TRUE(fe.disconnect(g_split_table));
+  EXPECT_FALSE(g::events().bound(12));
+  EXPECT_EQ(g_split_table.flags(8), 0);
+}
+
+TEST_F(Runtime, RingBackendMapRetriesOnlyWhileTheGrantIsNotThereYet) {
+  init_events_once(xen_);
+  int maps = 0;
+  xen_.handlers[x::hc::kSchedOp] = [](const Call&) { return 0L; };
+  xen_.handlers[x::hc::kGrantTableOp] = [&](const Call& c) {
+    auto* op = arg_ptr<x::GnttabMapGrantRef>(c.a[1]);
+    op->status = ++maps < 3 ? -8 : 0;  // permission_denied until the frontend grants
+    op->handle = 5;
+    return 0L;
+  };
+  g::RingBackend<Msg, Msg> be;
+  g::GrantMapping m = be.map(1, 8, &g_split_ring);
+  EXPECT_TRUE(m.ok());
+  EXPECT_EQ(maps, 3);
+  EXPECT_EQ(be.handle(), 5u);
+
+  g::RingBackend<Msg, Msg> be2;
+  maps = 0;
+  xen_.handlers[x::hc::kGrantTableOp] = [&](const Call&) {
+    ++maps;
+    return -38L;  // no grant_table_op at all: no point retrying
+  };
+  m = be2.map(1, 8, &g_split_ring);
+  EXPECT_FALSE(m.ok());
+  EXPECT_EQ(maps, 1);
+  maps = 0;
+  xen_.handlers[x::hc::kGrantTableOp] = [&](const Call& c) {
+    ++maps;
+    arg_ptr<x::GnttabMapGrantRef>(c.a[1])->status = -3;
+    return 0L;
+  };
+  m = be2.map(1, 8, &g_split_ring, 4);
+  EXPECT_EQ(m.status, -3);
+  EXPECT_EQ(maps, 4);
 }
 
 }  // namespace
