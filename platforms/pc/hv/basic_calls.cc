@@ -4,6 +4,7 @@
 
 #include "pvkit/arch/x86/mm/guest_copy.h"
 #include "pvkit/hypercall/console_io.h"
+#include "pvkit/hypercall/multicall.h"
 #include "pvkit/hypercall/xen_version.h"
 #include "pvkit/platforms/pc/log.h"
 
@@ -36,7 +37,27 @@ static_assert(ConsoleIoContext<CallCtx>);
 static_assert(XenVersionContext<CallCtx>);
 static_assert(ConsoleSink<GuestConsole>);
 
+/// The context of a multicall: guest memory, and the outer context to dispatch entries with.
+struct MultiCtx {
+  void* outer;
+  InnerDispatch dispatch;
+  x86::CurrentGuestMemory mem{};
+  bool guest_kernel_mode() { return true; }
+  x86::CurrentGuestMemory& guest_memory() { return mem; }
+};
+static_assert(MulticallContext<MultiCtx>);
+
+/// A "table" whose dispatch is the caller's real one.
+struct ErasedTable {
+  static std::int64_t dispatch(MultiCtx& ctx, HypercallArgs& args) { return ctx.dispatch(ctx.outer, args); }
+};
+
 }  // namespace
+
+std::int64_t multicall_call(void* ctx, InnerDispatch dispatch, HypercallArgs& args) {
+  MultiCtx m{ctx, dispatch};
+  return Multicall::call_in<ErasedTable>(m, args);
+}
 
 std::int64_t console_io_call(GuestConsole& con, bool privileged, HypercallArgs& args) {
   CallCtx ctx{&con, privileged};

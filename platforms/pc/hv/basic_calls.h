@@ -9,7 +9,9 @@
 // console_io.h/xen_version.h include lib/xen/xen_abi.h, which defines kHypervisorVirtStart
 // and kHypervisorVirtEnd in namespace pvkit::xen, as lib/mm/xen_abi.h does; the two cannot be
 // included together (reported; once one area drops its copy this indirection can go).
-// How to use it: put PcConsoleIo and PcXenVersion in the table; the context offers
+// `PcMulticall` runs lib/hypercall's Multicall there too, dispatching each entry back through
+// the full table.
+// How to use it: put PcConsoleIo, PcXenVersion and PcMulticall in the table; the context offers
 // `console()` -> GuestConsole& and `is_privileged()`.
 // Concurrency: per-vCPU.
 #pragma once
@@ -42,6 +44,24 @@ struct GuestConsole {
 std::int64_t console_io_call(GuestConsole& con, bool privileged, HypercallArgs& args);
 /// lib/hypercall's XenVersion (pvkit 4.17.0-pvkit, x86-64 PV).
 std::int64_t xen_version_call(bool privileged, HypercallArgs& args);
+
+/// A nested hypercall of a multicall: dispatched through the caller's composed table.
+using InnerDispatch = std::int64_t (*)(void* ctx, HypercallArgs& args);
+/// lib/hypercall's Multicall, with its entries dispatched through `dispatch(ctx, entry)`.
+std::int64_t multicall_call(void* ctx, InnerDispatch dispatch, HypercallArgs& args);
+
+/// HYPERVISOR_multicall (13): lib/hypercall's Multicall over the whole table (type-erased
+/// across the translation-unit boundary explained above).
+struct PcMulticall {
+  static constexpr std::uint32_t kNumber = xen::hc::kMulticall;
+  static constexpr const char* kName = "multicall";
+  template <typename Table, typename Ctx>
+  static std::int64_t call_in(Ctx& ctx, HypercallArgs& args) {
+    return multicall_call(
+        &ctx, [](void* c, HypercallArgs& a) -> std::int64_t { return Table::dispatch(*static_cast<Ctx*>(c), a); },
+        args);
+  }
+};
 
 struct PcConsoleIo {
   static constexpr std::uint32_t kNumber = xen::hc::kConsoleIo;

@@ -579,6 +579,10 @@ void Hypervisor::finish() {
     const unsigned id = v.id.value();
     bool ok = false;
     switch (v.spec.expect) {
+      case Expect::kPoweroff:
+        ok = v.end == shutdown_name(0) && !v.console.failure;
+        snprintf(what, sizeof what, "d%u %s powered off (ended: %s)", id, v.spec.name, v.end);
+        break;
       case Expect::kSuccess:
         ok = v.console.success && !v.console.failure && v.end == shutdown_name(0);
         snprintf(what, sizeof what, "d%u %s printed SUCCESS and powered off (ended: %s)", id, v.spec.name, v.end);

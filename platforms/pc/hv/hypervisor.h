@@ -95,6 +95,7 @@ using Grants = GrantTables<PcGrantPolicy, kMaxDomains>;
 
 /// How a domain is expected to end (checked when the last domain is gone).
 enum class Expect : std::uint8_t {
+  kPoweroff, ///< shuts itself down with SHUTDOWN_poweroff (whatever it prints)
   kSuccess,  ///< powers off after printing "<name>: SUCCESS"
   kCrash,    ///< crashes (a fault without a trap handler, or SHUTDOWN_crash)
   kSpin,     ///< never ends by itself: still running (and preempted) when the others are done
@@ -194,8 +195,8 @@ class PcContext {
 
 /// The hypercall table: lib/'s handlers and the platform's own, one family each.
 /// (console_io and xen_version run in basic_calls.cc: lib/hypercall's headers for them and
-/// lib/mm's cannot share a translation unit, see basic_calls.h. multicall is not offered.)
-using PcTable = HypercallTable<SetTrapTable, MmuUpdateOp, SetCallbacks, UpdateVaMappingOp, PcXenVersion,
+/// lib/mm's cannot share a translation unit, see basic_calls.h; so does multicall's body.)
+using PcTable = HypercallTable<SetTrapTable, MmuUpdateOp, SetCallbacks, PcMulticall, UpdateVaMappingOp, PcXenVersion,
                                PcConsoleIo, GrantTableOp, Iret, MmuextOp, PcSchedOp, CallbackOp,
                                EventChannelOp>;
 
