@@ -592,7 +592,7 @@ void Hypervisor::finish() {
         snprintf(what, sizeof what, "d%u %s crashed, and only it (ended: %s)", id, v.spec.name, v.end);
         break;
       case Expect::kSpin:
-        ok = v.preemptions >= 3 && v.end[0] == 's';
+        ok = v.preemptions >= 1 && v.end[0] == 's';  // the timer took the CPU from it
         snprintf(what, sizeof what, "d%u %s was preempted %lu times and stopped at the end", id, v.spec.name,
                  static_cast<unsigned long>(v.preemptions));
         break;
