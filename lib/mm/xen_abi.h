@@ -10,6 +10,7 @@
 // Concurrency: constants and plain structs only.
 #pragma once
 
+#include "pvkit/xen/xen_abi.h"
 #include <cstddef>
 #include <cstdint>
 
@@ -81,9 +82,8 @@ inline constexpr std::uint64_t kUvmfAll = 4;
 /// foreigndom encoding: bits 0-15 data-page owner (FD), bits 16-31 page-table owner + 1.
 inline constexpr std::uint32_t kForeigndomPtOwnerShift = 16;
 
-/// The guest-inaccessible hypervisor area of x86-64 PV: L4 slots 256..271.
-inline constexpr std::uint64_t kHypervisorVirtStart = 0xFFFF800000000000ULL;
-inline constexpr std::uint64_t kHypervisorVirtEnd = 0xFFFF880000000000ULL;
+/// The guest-inaccessible hypervisor area of x86-64 PV is kHypervisorVirtStart..End
+/// (pvkit/xen/xen_abi.h): L4 slots 256..271.
 inline constexpr unsigned kFirstXenL4Slot = 256;
 inline constexpr unsigned kLastXenL4Slot = 271;
 

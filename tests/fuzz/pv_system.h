@@ -50,16 +50,8 @@
 #include <sstream>
 #include <string>
 
-// Workaround (reported): lib/mm/xen_abi.h and lib/xen/xen_abi.h both define
-// pvkit::xen::kHypervisorVirtStart/End, so no translation unit can include both the mm
-// handlers and the generic hypercall headers. Rename the generic copies (same values) while
-// that header is parsed; everything after sees lib/mm's definitions.
-#define kHypervisorVirtStart kHypervisorVirtStart_generic_dup
-#define kHypervisorVirtEnd kHypervisorVirtEnd_generic_dup
-#include "pvkit/xen/xen_abi.h"
-#undef kHypervisorVirtStart
-#undef kHypervisorVirtEnd
 #include "pvkit/mm/xen_abi.h"
+#include "pvkit/xen/xen_abi.h"
 
 #include "pvkit/base/status.h"
 #include "pvkit/base/types.h"
