@@ -23,6 +23,7 @@ namespace {
 struct Figure {
   std::string name;
   double ns;
+  bool wall;  ///< wall-clock (true) or CPU time of the benchmark thread (false)
 };
 
 class PairingReporter : public benchmark::ConsoleReporter {
@@ -31,8 +32,16 @@ class PairingReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const Run& r : runs) {
       if (r.error_occurred || r.run_type != Run::RT_Iteration) continue;
-      const double ns = r.GetAdjustedRealTime() * 1e9 / benchmark::GetTimeUnitMultiplier(r.time_unit);
-      figures_.push_back({r.benchmark_name(), ns});
+      // Single-threaded figures use CPU time (robust on a shared, overloaded machine); figures
+      // that involve another thread or measure their own time use wall-clock time.
+      const std::string name = r.benchmark_name();
+      const bool wall = name.find("/real_time") != std::string::npos || name.find("/manual_time") != std::string::npos;
+      double ns = (wall ? r.GetAdjustedRealTime() : r.GetAdjustedCPUTime()) * 1e9 /
+                  benchmark::GetTimeUnitMultiplier(r.time_unit);
+      // A benchmark doing several items per iteration reports per item (counter pvkit_items).
+      auto items = r.counters.find("pvkit_items");
+      if (items != r.counters.end() && items->second.value > 0) ns /= items->second.value;
+      figures_.push_back({name, ns, wall});
     }
   }
   const std::vector<Figure>& figures() const { return figures_; }
@@ -88,7 +97,8 @@ int main(int argc, char** argv) {
   bool first = true;
   for (const auto& f : rep.figures()) {
     auto [base, suffix] = split_name(f.name);
-    std::string rec = absl::StrFormat("  {\"name\": \"%s\", \"value\": %.3f, \"unit\": \"ns\"", f.name, f.ns);
+    std::string rec = absl::StrFormat("  {\"name\": \"%s\", \"value\": %.3f, \"unit\": \"ns\", \"clock\": \"%s\"",
+                                      f.name, f.ns, f.wall ? "wall" : "cpu");
     auto it = baselines().find(base);
     if (it != baselines().end()) {
       const auto* b = pvkit::bench::find(rep.figures(), it->second + suffix);

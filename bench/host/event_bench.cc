@@ -1,0 +1,141 @@
+// Event channels on the host platform (EventChannels over HostEventPlatform, 2-level ABI,
+// 64-bit shared_info), each figure paired with its floor from baselines_bench.cc:
+//   BM_EventSendUpcall: EVTCHNOP_send D1->D2 then D2's guest upcall scan (same thread);
+//   BM_EventPollingRoundTrip: D1 and D2 vCPUs on two threads, each spinning on its pending bit,
+//     vs BM_RawAtomicPingPong;
+//   BM_EventBlockingRoundTrip: the same with receivers that block until the platform's kick()
+//     wakes them (HostEventPlatform::wait_for_kick), vs futex/eventfd/pipe ping-pong;
+//   BM_EventSendBoundPorts/N: one send when D1 has N ports bound (must not grow with N).
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <thread>
+
+#include "bench/host/bench_report.h"
+#include "pvkit/event/event_channels.h"
+#include "pvkit/event/event_testutil.h"
+#include "pvkit/event/guest_atomic.h"
+
+namespace pvkit::event {
+namespace {
+
+using testing::EventWorld;
+constexpr DomId kD1{1}, kD2{2};
+
+/// What a 2-level guest upcall does for one expected port, without allocating: clear
+/// upcall_pending, take the selector, clear the port's pending bit. True if it was pending.
+bool guest_consume(xen::SharedInfo* si, xen::VcpuInfo* vi, std::uint32_t port) {
+  guest_store(&vi->evtchn_upcall_pending, std::uint8_t{0});
+  (void)guest_exchange(&vi->evtchn_pending_sel, std::uint64_t{0});
+  const std::uint64_t bit = std::uint64_t{1} << (port % 64);
+  return (guest_fetch_and(&si->evtchn_pending[port / 64], ~bit) & bit) != 0;
+}
+
+void BM_EventSendUpcall(benchmark::State& state) {
+  EventWorld w;
+  w.create_ok(kD1);
+  w.create_ok(kD2);
+  auto [a, b] = w.connect(kD1, kD2);
+  xen::SharedInfo* si2 = w.si(kD2);
+  xen::VcpuInfo* vi2 = w.vi(kD2, 0);
+  (void)guest_consume(si2, vi2, b);  // the bind-time event
+  for (auto _ : state) {
+    if (!w.ev->send(kD1, EvtchnPort{a}) || !guest_consume(si2, vi2, b)) [[unlikely]] {
+      state.SkipWithError("send did not reach the receiver");
+      break;
+    }
+  }
+}
+BENCHMARK(BM_EventSendUpcall);
+PVKIT_BENCH_BASELINE(BM_EventSendUpcall, BM_IndirectCall);
+
+void BM_EventPollingRoundTrip(benchmark::State& state) {
+  EventWorld w;
+  w.create_ok(kD1);
+  w.create_ok(kD2);
+  const auto [a, b] = w.connect(kD1, kD2);
+  xen::SharedInfo *si1 = w.si(kD1), *si2 = w.si(kD2);
+  xen::VcpuInfo *vi1 = w.vi(kD1, 0), *vi2 = w.vi(kD2, 0);
+  (void)guest_consume(si2, vi2, b);
+  std::atomic<bool> stop{false};
+  std::thread peer([&, b = b] {  // D2's vCPU 0: poll, clear, answer
+    while (!stop.load(std::memory_order_relaxed)) {
+      if ((guest_load(&si2->evtchn_pending[b / 64]) >> (b % 64) & 1) == 0) continue;
+      if (guest_consume(si2, vi2, b)) (void)w.ev->send(kD2, EvtchnPort{b});
+    }
+  });
+  for (auto _ : state) {
+    (void)w.ev->send(kD1, EvtchnPort{a});
+    while ((guest_load(&si1->evtchn_pending[a / 64]) >> (a % 64) & 1) == 0) {
+    }
+    (void)guest_consume(si1, vi1, a);
+  }
+  stop = true;
+  peer.join();
+}
+BENCHMARK(BM_EventPollingRoundTrip)->UseRealTime();
+PVKIT_BENCH_BASELINE(BM_EventPollingRoundTrip, BM_RawAtomicPingPong);
+
+/// A blocking vCPU: consume the event or sleep until the platform kicks this vCPU.
+void block_for(EventWorld& w, DomId d, std::uint32_t port) {
+  xen::SharedInfo* si = w.si(d);
+  xen::VcpuInfo* vi = w.vi(d, 0);
+  for (;;) {
+    const std::uint64_t seen = w.plat.kicks(d, VcpuId{0});  // before clearing upcall_pending
+    if (guest_consume(si, vi, port)) return;
+    (void)w.plat.wait_for_kick(d, VcpuId{0}, seen, std::chrono::milliseconds(1000));
+  }
+}
+
+void BM_EventBlockingRoundTrip(benchmark::State& state) {
+  EventWorld w;
+  w.create_ok(kD1);
+  w.create_ok(kD2);
+  const auto [a, b] = w.connect(kD1, kD2);
+  (void)guest_consume(w.si(kD2), w.vi(kD2, 0), b);
+  std::atomic<bool> stop{false};
+  std::thread peer([&, b = b] {
+    for (;;) {
+      block_for(w, kD2, b);
+      if (stop.load(std::memory_order_acquire)) return;
+      (void)w.ev->send(kD2, EvtchnPort{b});
+    }
+  });
+  for (auto _ : state) {
+    (void)w.ev->send(kD1, EvtchnPort{a});
+    block_for(w, kD1, a);
+  }
+  stop.store(true, std::memory_order_release);
+  (void)w.ev->send(kD1, EvtchnPort{a});
+  peer.join();
+}
+BENCHMARK(BM_EventBlockingRoundTrip)->UseRealTime();
+PVKIT_BENCH_BASELINE(BM_EventBlockingRoundTrip, BM_FutexPingPong);
+
+void BM_EventSendBoundPorts(benchmark::State& state) {
+  const auto n = static_cast<std::uint32_t>(state.range(0));
+  EventWorld w;
+  w.create_ok(kD1);
+  w.create_ok(kD2);
+  std::uint32_t a = 0, b = 0;
+  for (std::uint32_t i = 0; i < n; ++i) std::tie(a, b) = w.connect(kD1, kD2);
+  xen::SharedInfo* si2 = w.si(kD2);
+  for (auto& word : si2->evtchn_pending) guest_store(&word, std::uint64_t{0});
+  xen::VcpuInfo* vi2 = w.vi(kD2, 0);
+  (void)guest_consume(si2, vi2, b);
+  for (auto _ : state) {
+    if (!w.ev->send(kD1, EvtchnPort{a}) || !guest_consume(si2, vi2, b)) [[unlikely]] {
+      state.SkipWithError("send on the last bound port failed");
+      break;
+    }
+  }
+  state.counters["ports"] = n;
+}
+// 4,095 is the 2-level ABI's limit for a 64-bit guest (ports 1..4095; port 0 is reserved).
+BENCHMARK(BM_EventSendBoundPorts)->Arg(1)->Arg(16)->Arg(256)->Arg(4095);
+PVKIT_BENCH_BASELINE(BM_EventSendBoundPorts, BM_EventSendUpcall);
+
+}  // namespace
+}  // namespace pvkit::event
