@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "pvkit/grant/grant_status.h"
+
 namespace pvkit::xen {
 
 /// Xen's RING_IDX: a free-running 32-bit index, masked with (ring size - 1) to find a slot.
@@ -43,22 +45,8 @@ static_assert(offsetof(SharedRingHeader, pad) == 20);
 inline constexpr unsigned kXenPageShift = 12;
 inline constexpr std::size_t kXenPageSize = std::size_t{1} << kXenPageShift;
 
-/// Xen's GNTST_* per-operation grant status codes (grant_table.h). Always <= 0.
-enum class GntStatus : std::int16_t {
-  Okay = 0,
-  GeneralError = -1,
-  BadDomain = -2,
-  BadGntref = -3,
-  BadHandle = -4,
-  BadVirtAddr = -5,
-  BadDevAddr = -6,
-  NoDeviceSpace = -7,
-  PermissionDenied = -8,
-  BadPage = -9,
-  BadCopyArg = -10,
-  AddressTooBig = -11,
-  Eagain = -12,
-  NoSpace = -13,
-};
+/// Xen's GNTST_* per-operation grant status codes (grant_table.h), always <= 0; the one
+/// definition is lib/grant's GrantStatus.
+using GntStatus = ::pvkit::GrantStatus;
 
 }  // namespace pvkit::xen
