@@ -194,6 +194,12 @@ Status PcGrantPages::unshare_table_page(DomId d, void* page) {
   return Status::ok();
 }
 
+void PcGrantPolicy::note_grant_map(DomId mapper, std::uint64_t addr, Mfn frame, bool readonly) {
+  printf("pvkit: grant: d%u maps machine frame %lx at %lx (%s) - a grant PTE mmu_update cannot touch\n",
+         static_cast<unsigned>(mapper.value()), static_cast<unsigned long>(frame.value()), addr,
+         readonly ? "read-only" : "read-write");
+}
+
 // ------------------------------------------------------------------ context
 
 Verifier& PcContext::mm() { return *hv_.mm; }
@@ -461,6 +467,10 @@ bool Hypervisor::deliver_event(x86::TrapFrame& f, Vcpu& v) {
   }
   if (!bounce(f, v, v.cb.event, false, 0, 0)) return false;
   vi->evtchn_upcall_mask = 1;
+  if (v.upcalls == 0) {
+    printf("pvkit: event: first upcall into d%u (%s): bounce frame at %lx, entering its callback %lx with events masked\n",
+           static_cast<unsigned>(v.id.value()), v.spec.name, f.rsp, f.rip);
+  }
   ++v.upcalls;
   ++total_upcalls;
   return true;

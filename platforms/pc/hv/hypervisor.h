@@ -74,7 +74,10 @@ class PcGrantPolicy : public MmGrantPolicy<Verifier, Domains, PcGrantPages> {
   using Base::Base;
   GrantStatus install_host_mapping(DomId mapper, const GrantHostMapping& m, Mfn frame) {
     const GrantStatus s = Base::install_host_mapping(mapper, user(m), frame);
-    if (s == GrantStatus::Okay) ++maps;
+    if (s == GrantStatus::Okay) {
+      ++maps;
+      note_grant_map(mapper, m.addr, frame, m.readonly);
+    }
     return s;
   }
   GrantStatus remove_host_mapping(DomId mapper, const GrantHostMapping& m, Mfn frame) {
@@ -86,6 +89,7 @@ class PcGrantPolicy : public MmGrantPolicy<Verifier, Domains, PcGrantPages> {
   std::uint64_t maps = 0;
 
  private:
+  static void note_grant_map(DomId mapper, std::uint64_t addr, Mfn frame, bool readonly);
   static GrantHostMapping user(GrantHostMapping m) {
     m.application = true;
     return m;
