@@ -1,51 +1,11 @@
-// pvkit guest runtime: the C functions clang and libc++ may call in a freestanding guest.
+// pvkit guest runtime: abort() and the C++ ABI hooks that must never be needed.
 //
-// memcpy, memmove, memset, memcmp (the compiler emits calls to them even without <cstring>),
-// strlen, and abort (libc++ calls it where a hosted build would throw; a guest reports it and
-// crashes through SCHEDOP_shutdown(SHUTDOWN_crash)). Simple string instructions and loops.
-#include <cstddef>
-#include <cstdint>
-
+// abort (libc++ calls it where a hosted build would throw) reports and crashes the guest
+// through SCHEDOP_shutdown(SHUTDOWN_crash). The mem*/str* functions come from
+// //arch/x86:string, shared with the hypervisor image.
 #include "pvkit/guest/runtime.h"
 
 extern "C" {
-
-void* memcpy(void* __restrict dst, const void* __restrict src, std::size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
-  const auto* s = static_cast<const unsigned char*>(src);
-  asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
-  return dst;
-}
-
-void* memmove(void* dst, const void* src, std::size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
-  const auto* s = static_cast<const unsigned char*>(src);
-  if (d == s || n == 0) return dst;
-  if (d < s || d >= s + n) return memcpy(dst, src, n);
-  for (std::size_t i = n; i > 0; --i) d[i - 1] = s[i - 1];
-  return dst;
-}
-
-void* memset(void* dst, int c, std::size_t n) {
-  auto* d = static_cast<unsigned char*>(dst);
-  asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
-  return dst;
-}
-
-int memcmp(const void* a, const void* b, std::size_t n) {
-  const auto* x = static_cast<const unsigned char*>(a);
-  const auto* y = static_cast<const unsigned char*>(b);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
-  }
-  return 0;
-}
-
-std::size_t strlen(const char* s) {
-  std::size_t n = 0;
-  while (s[n] != '\0') ++n;
-  return n;
-}
 
 // (Declared by the freestanding C headers; panic() never returns.)
 void abort(void) { pvkit::guest::panic("abort() called"); }

@@ -1,0 +1,57 @@
+// pvkit freestanding string functions for x86-64 images (hypervisor and guests alike).
+//
+// memcpy, memmove, memset and memcmp (the compiler emits calls to them even without
+// <cstring>), strlen and strcmp. Simple string instructions and loops: the hot paths that
+// move pages use their own copies. Each image adds its own abort() (see mem.cc, and the
+// guest runtime's), which is where the two differ.
+#include <cstddef>
+#include <cstdint>
+
+extern "C" {
+
+void* memcpy(void* __restrict dst, const void* __restrict src, std::size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
+  return dst;
+}
+
+void* memmove(void* dst, const void* src, std::size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  const auto* s = static_cast<const unsigned char*>(src);
+  if (d == s || n == 0) return dst;
+  if (d < s || d >= s + n) return memcpy(dst, src, n);
+  for (std::size_t i = n; i > 0; --i) d[i - 1] = s[i - 1];
+  return dst;
+}
+
+void* memset(void* dst, int c, std::size_t n) {
+  auto* d = static_cast<unsigned char*>(dst);
+  asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+  return dst;
+}
+
+int memcmp(const void* a, const void* b, std::size_t n) {
+  const auto* x = static_cast<const unsigned char*>(a);
+  const auto* y = static_cast<const unsigned char*>(b);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
+  }
+  return 0;
+}
+
+std::size_t strlen(const char* s) {
+  std::size_t n = 0;
+  while (s[n] != '\0') ++n;
+  return n;
+}
+
+int strcmp(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) {
+    ++a;
+    ++b;
+  }
+  return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
+}
+
+}  // extern "C"
