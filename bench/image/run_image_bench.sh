@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs pvkit's in-image benchmark: the PC hypervisor's run image (RUN_ELF) with two copies of
+# bench_guest.elf (GUEST_ELF), measurer (domain 0) and partner (domain 1), under QEMU with
+# -icount shift=0,align=off,sleep=off -rtc clock=vm, so that the guest's rdtsc counts retired
+# instructions. Prints the BENCH lines (and, with -v, the whole serial log).
+#
+# Usage: run_image_bench.sh RUN_ELF GUEST_ELF [-v]
+set -euo pipefail
+run_elf=$1 guest_elf=$2 verbose=${3:-}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+bundle=$(mktemp "${TMPDIR:-/tmp}/pvkit-bench-guests.XXXXXX")
+log=$(mktemp "${TMPDIR:-/tmp}/pvkit-bench-log.XXXXXX")
+trap 'rm -f "$bundle" "$log"' EXIT
+"$root/platforms/pc/run/make_bundle.sh" "$bundle" \
+  "$guest_elf name=bench measure=1 peer=1" "$guest_elf name=partner peer=0"
+rc=0
+timeout 120 qemu-system-x86_64 -M microvm -nodefaults -display none -serial stdio -no-reboot -m 256 \
+  -cpu max -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$run_elf" -initrd "$bundle" \
+  -smp 1 -icount shift=0,align=off,sleep=off -rtc clock=vm >"$log" 2>&1 || rc=$?
+[ "$verbose" = "-v" ] && cat "$log" >&2
+grep -ao 'BENCH name=.*' "$log" | tr -d '\r' || true
+if [ "$rc" -ne 33 ] || ! grep -aq 'pvkit-test: RESULT SUCCESS' "$log"; then
+  echo "run_image_bench: the image did not finish successfully (QEMU status $rc)" >&2
+  [ "$verbose" = "-v" ] || tail -20 "$log" >&2
+  exit 1
+fi
