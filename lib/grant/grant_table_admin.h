@@ -95,10 +95,20 @@ Status GrantTables<P, N, L>::set_version(DomId id, std::uint32_t v) {
   };
   std::array<Reserved, xen::kGnttabNrReservedEntries> saved{};
   const std::uint32_t nres = entries < xen::kGnttabNrReservedEntries ? entries : xen::kGnttabNrReservedEntries;
+  // The GTF_reading/GTF_writing carried over come from the pins, never from a word the
+  // granter can write: a pinned entry keeps them whatever its granter wrote, an unpinned one
+  // does not inherit bits the granter set itself (invariant 20).
+  constexpr std::uint16_t kStatusBits = xen::kGtfReading | xen::kGtfWriting;
+  auto pin_bits = [&](std::uint32_t i) {
+    const grant::PinCounts p = d->active_entry(i).pin;
+    return static_cast<std::uint16_t>((p.any() ? xen::kGtfReading : 0) | (p.any_write() ? xen::kGtfWriting : 0));
+  };
   for (std::uint32_t i = 0; i < nres; ++i) {
     const grant::HeaderWord w{grant::shared_load32(d->header_word(i))};
     if (d->version == 1) {
-      saved[i] = {w.flags(), w.domid().value(), grant::shared_load32(d->v1_frame(i))};
+      std::uint16_t f = w.flags();
+      if (w.type() != xen::kGtfAcceptTransfer) f = static_cast<std::uint16_t>((f & ~kStatusBits) | pin_bits(i));
+      saved[i] = {f, w.domid().value(), grant::shared_load32(d->v1_frame(i))};
       continue;
     }
     const std::uint64_t frame = grant::shared_load64(d->v2_frame(i));
@@ -106,9 +116,9 @@ Status GrantTables<P, N, L>::set_version(DomId id, std::uint32_t v) {
       return Errno::Range;  // not representable in v1
     }
     if (w.type() == xen::kGtfPermitAccess) {
-      const std::uint16_t st = grant::shared_load16(d->status_word(i));
-      saved[i] = {static_cast<std::uint16_t>(w.flags() | (st & (xen::kGtfReading | xen::kGtfWriting))),
-                  w.domid().value(), frame};
+      saved[i] = {static_cast<std::uint16_t>((w.flags() & ~kStatusBits) | pin_bits(i)), w.domid().value(), frame};
+    } else if (pin_bits(i) != 0) {
+      saved[i] = {pin_bits(i), w.domid().value(), 0};  // rewritten while pinned: still in use
     }
   }
   if (v == 2) {
@@ -126,8 +136,10 @@ Status GrantTables<P, N, L>::set_version(DomId id, std::uint32_t v) {
       grant::shared_store32(d->header_word(i), grant::HeaderWord::make(r.flags, DomId{r.domid}).raw());
     } else {
       grant::shared_store64(d->v2_frame(i), r.frame);
-      grant::shared_store16(d->status_word(i), r.flags & (xen::kGtfReading | xen::kGtfWriting));
-      const std::uint16_t f = r.flags & static_cast<std::uint16_t>(~(xen::kGtfReading | xen::kGtfWriting));
+      // In an accept_transfer entry bits 3-4 are transfer flags: they stay in the header.
+      const bool xfer = (r.flags & xen::kGtfTypeMask) == xen::kGtfAcceptTransfer;
+      grant::shared_store16(d->status_word(i), xfer ? std::uint16_t{0} : static_cast<std::uint16_t>(r.flags & kStatusBits));
+      const std::uint16_t f = xfer ? r.flags : static_cast<std::uint16_t>(r.flags & ~kStatusBits);
       grant::shared_store32(d->header_word(i), grant::HeaderWord::make(f, DomId{r.domid}).raw());
     }
   }
