@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "tests/fuzz/pv_system.h"
@@ -50,6 +51,8 @@ struct FdpSource {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  // PVKIT_FUZZ_TRACE=1: print every action (to understand a reproducer).
+  static const bool trace = std::getenv("PVKIT_FUZZ_TRACE") != nullptr;
   FuzzedDataProvider in(data, size);
   FdpSource src{in};
   PvSystem sys;
@@ -62,6 +65,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const pvkit::VcpuId vcpu{in.ConsumeIntegralInRange<std::uint32_t>(0, PvSystem::kVcpus - 1)};
     pvkit::robustness::SystemOps<FdpSource> ops(sys, src, dom, vcpu);
     const pvkit::robustness::StepResult r = ops.step();
+    if (trace) {
+      std::fprintf(stderr, "step %d d%u v%u: ", step, dom.value(), vcpu.value());
+      if (!r.hypercall) {
+        std::fprintf(stderr, "shared-memory write\n");
+      } else {
+        std::fprintf(stderr, "hypercall %llu (%llx %llx %llx %llx %llx) -> %lld\n", static_cast<unsigned long long>(r.nr),
+                     static_cast<unsigned long long>(r.args.a[0]), static_cast<unsigned long long>(r.args.a[1]),
+                     static_cast<unsigned long long>(r.args.a[2]), static_cast<unsigned long long>(r.args.a[3]),
+                     static_cast<unsigned long long>(r.args.a[4]), static_cast<long long>(r.rax));
+      }
+    }
     if (r.hypercall) {
       if (r.rax == pvkit::kRestartValue) violation(step, r, "Inv03/06: the call never completed (livelock)");
       if (r.rax == -9999) violation(step, r, "the entry answered neither return nor re-execute");

@@ -38,6 +38,7 @@ namespace pvkit::robustness {
 /// What one step did.
 struct StepResult {
   bool hypercall = false;
+  HypercallArgs args{};  ///< the registers as the guest loaded them
   std::uint64_t nr = 0;
   std::int64_t rax = 0;
   int restarts = 0;
@@ -60,6 +61,7 @@ class SystemOps {
     }
     HypercallArgs a = kind == 11 ? multicall() : call(kind, in_.range(0, 15));
     r.hypercall = true;
+    r.args = a;
     r.nr = a.nr;
     const std::uint32_t preempt = in_.coin() ? in_.range(1, 4) : 0;
     r.rax = sys_.hypercall(dom_, vcpu_, a, preempt, &r.restarts);
