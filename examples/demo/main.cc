@@ -5,6 +5,9 @@
 //   d1 pingpong_front  grants a ring page to d1's peer and offers an event channel
 //   d2 pingpong_back   maps that grant, binds the channel, answers every ping
 //   d3 adversary       attacks the hypervisor; every attempt must be refused with Xen's code
+//   console_client     writes to its PV console ring (start_info console page + event channel)
+//   console_backend    the driver domain: owns the UART through its I/O bitmap, copies the
+//                      client's console ring to it (the last two come after the optional ones)
 // Optional, on the command line: `with=crasher` adds a guest that faults without a trap
 // table (only it dies), `with=spinner` one that spins forever without a hypercall (the LAPIC
 // timer preempts it), `with=crasher,spinner` both.
@@ -24,6 +27,8 @@ PVKIT_EMBEDDED_GUEST(pingpong_back)
 PVKIT_EMBEDDED_GUEST(adversary)
 PVKIT_EMBEDDED_GUEST(crasher)
 PVKIT_EMBEDDED_GUEST(spinner)
+PVKIT_EMBEDDED_GUEST(console_client)
+PVKIT_EMBEDDED_GUEST(console_backend)
 
 namespace {
 
@@ -73,6 +78,26 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     ok = ok && hv.create_domain({.name = "spinner", .elf = pvkit_embedded_spinner(),
                                  .expect = Expect::kSpin, .role = "spins forever, events masked, no hypercalls"})
                    .ok();
+  }
+  // The PV console: the client's console page and event channel are set up for the driver
+  // domain, which is built right after it and told where to look.
+  const std::uint16_t client = hv.next_domid();
+  pc::Vcpu* cv = nullptr;
+  if (ok) {
+    auto r = hv.create_domain({.name = "console_client", .elf = pvkit_embedded_console_client(),
+                               .role = "talks through its PV console ring, not console_io",
+                               .console_backend = client + 1});
+    ok = r.ok();
+    if (ok) cv = *r;
+  }
+  static char backend_cmdline[64];
+  if (ok) {
+    pc::snprintf(backend_cmdline, sizeof backend_cmdline, "client=%u port=%u", client, cv->console_port);
+    ok = hv.create_domain({.name = "console_backend", .elf = pvkit_embedded_console_backend(),
+                           .cmdline = backend_cmdline, .privileged = true, .expect = Expect::kService,
+                           .role = "the driver domain: owns the UART, serves the PV console",
+                           .owns_uart = true})
+             .ok();
   }
   if (!ok) {
     pc::printf("pvkit-test: RESULT FAILURE\n");

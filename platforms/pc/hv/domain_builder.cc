@@ -131,10 +131,25 @@ Result<Vcpu*> Hypervisor::create_domain(const GuestSpec& spec) {
   }
   if (Status s = grants->create_domain(id); !s) return fail("grant table", s);
 
+  if (spec.console_backend >= 0) {
+    // The toolstack's part of a PV console: an unbound port for the backend, and the console
+    // page granted to it at GNTTAB_RESERVED_CONSOLE.
+    Result<EvtchnPort> port =
+        events->alloc_unbound(id, kDomidSelf, DomId{static_cast<std::uint16_t>(spec.console_backend)});
+    if (!port) return fail("console event channel", port.status());
+    v.console_port = port->value();
+    if (plan->console.pages == 0) return fail("console page", Errno::Inval);
+    auto* entry = reinterpret_cast<::pvkit::xen::GrantEntryV1*>(grants->shared_frame(id, 0));
+    if (entry == nullptr) return fail("console grant", Errno::Inval);
+    entry->domid = static_cast<std::uint16_t>(spec.console_backend);
+    entry->frame = static_cast<std::uint32_t>(v.p2m[plan->console.pfn.value()].value());
+    __atomic_store_n(&entry->flags, static_cast<std::uint16_t>(::pvkit::xen::kGtfPermitAccess), __ATOMIC_RELEASE);
+  }
   const loader::StartInfoInputs in{
       .shared_info = MachAddr{v.shared_info_mfn.value() << kPageShift},
       .store_mfn = plan->xenstore.pages != 0 ? v.p2m[plan->xenstore.pfn.value()] : Mfn{},
       .console_mfn = plan->console.pages != 0 ? v.p2m[plan->console.pfn.value()] : Mfn{},
+      .console_evtchn = EvtchnPort{v.console_port},
       .cmdline = spec.cmdline,
   };
   const auto si = loader::build_start_info(*plan, in);

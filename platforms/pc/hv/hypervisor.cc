@@ -39,6 +39,9 @@ namespace {
 constexpr std::uint64_t kRamBytes = std::uint64_t{256} << 20;
 /// LAPIC timer period (divided-by-16 bus ticks): the preemption quantum.
 constexpr std::uint32_t kTimerCount = 200000;
+/// COM1's I/O ports, handed to a driver domain with `owns_uart`.
+constexpr std::uint32_t kUartFirstPort = 0x3F8;
+constexpr std::uint32_t kUartPorts = 8;
 /// Consecutive "everyone is asleep" rounds after which the hypervisor declares a deadlock.
 constexpr std::uint32_t kMaxIdleRounds = 2000;
 
@@ -264,6 +267,13 @@ Hypervisor& Hypervisor::boot(const BootInfo& boot) {
   return *hv;
 }
 
+std::uint16_t Hypervisor::next_domid() const {
+  for (std::uint16_t i = 0; i < kMaxDomains; ++i) {
+    if (vcpus[i].state == VcpuState::kFree) return i;
+  }
+  return kMaxDomains;
+}
+
 Vcpu* Hypervisor::vcpu_of(DomId d) {
   if (d.value() >= kMaxDomains) return nullptr;
   Vcpu& v = vcpus[d.value()];
@@ -395,18 +405,23 @@ void Hypervisor::on_timer(x86::TrapFrame& f) {
 void Hypervisor::leave_to_guest(x86::TrapFrame& f, bool rotate) {
   for (;;) {
     retry_teardowns();
-    bool any_live = false, only_spinners = true;
+    bool any_live = false, only_endless = true;
     for (auto& v : vcpus) {
       if (v.state == VcpuState::kFree || v.state == VcpuState::kDead) continue;
       any_live = true;
-      only_spinners = only_spinners && v.spec.expect == Expect::kSpin;
+      only_endless = only_endless && (v.spec.expect == Expect::kSpin || v.spec.expect == Expect::kService);
     }
     if (!any_live) finish();
-    if (only_spinners) {
+    if (only_endless) {
       for (auto& v : vcpus) {
         if (v.state == VcpuState::kFree || v.state == VcpuState::kDead) continue;
-        printf("pvkit: d%u (%s) never yielded, yet was preempted %lu times while the others ran; every other domain has finished, so the hypervisor stops it\n",
-               static_cast<unsigned>(v.id.value()), v.spec.name, static_cast<unsigned long>(v.preemptions));
+        if (v.spec.expect == Expect::kSpin) {
+          printf("pvkit: d%u (%s) never yielded, yet was preempted %lu times while the others ran; every other domain has finished, so the hypervisor stops it\n",
+                 static_cast<unsigned>(v.id.value()), v.spec.name, static_cast<unsigned long>(v.preemptions));
+        } else {
+          printf("pvkit: d%u (%s) has no one left to serve; the hypervisor stops it\n",
+                 static_cast<unsigned>(v.id.value()), v.spec.name);
+        }
         end_domain(v, "stopped by the hypervisor");
       }
       continue;
@@ -448,6 +463,13 @@ void Hypervisor::leave_to_guest(x86::TrapFrame& f, bool rotate) {
       cur_ = next;
       x86::write_cr3(next->root_phys);
       x86::flush_tlb_all();
+      // The UART's ports belong to the driver domain: open only while it runs.
+      auto& io = x86::cpu_tss().io;
+      if (next->spec.owns_uart) {
+        io.allow(kUartFirstPort, kUartPorts);
+      } else {
+        io.deny(kUartFirstPort, kUartPorts);
+      }
       ++switches;
     }
     if (deliver_event(f, *next)) idle_rounds_ = 0;
@@ -600,6 +622,10 @@ void Hypervisor::finish() {
       case Expect::kCrash:
         ok = v.end[0] == 'c';  // "crashed..."
         snprintf(what, sizeof what, "d%u %s crashed, and only it (ended: %s)", id, v.spec.name, v.end);
+        break;
+      case Expect::kService:
+        ok = v.end[0] == 's';
+        snprintf(what, sizeof what, "d%u %s served until the others were done (ended: %s)", id, v.spec.name, v.end);
         break;
       case Expect::kSpin:
         ok = v.preemptions >= 1 && v.end[0] == 's';  // the timer took the CPU from it

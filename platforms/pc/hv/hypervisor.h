@@ -103,6 +103,7 @@ enum class Expect : std::uint8_t {
   kSuccess,  ///< powers off after printing "<name>: SUCCESS"
   kCrash,    ///< crashes (a fault without a trap handler, or SHUTDOWN_crash)
   kSpin,     ///< never ends by itself: still running (and preempted) when the others are done
+  kService,  ///< a backend serving the others: stopped by the hypervisor when they are done
 };
 
 /// What the image asks the domain builder for.
@@ -114,6 +115,12 @@ struct GuestSpec {
   bool privileged = false;
   Expect expect = Expect::kSuccess;
   const char* role = "";  ///< one line for the story ("the ping-pong frontend")
+  /// Driver domain: owns the UART's I/O ports (0x3F8-0x3FF) through the TSS I/O bitmap.
+  bool owns_uart = false;
+  /// A PV console served by domain `console_backend` (-1: none): the builder allocates the
+  /// console event channel (start_info.console.domU.evtchn, unbound for the backend) and
+  /// grants the console page to the backend at GNTTAB_RESERVED_CONSOLE (ref 0).
+  int console_backend = -1;
 };
 
 enum class VcpuState : std::uint8_t { kFree, kRunnable, kBlocked, kPolling, kDead };
@@ -147,6 +154,7 @@ struct Vcpu {
   bool ended = false, torn_down = false;
   std::uint8_t teardown_stage = 0;
   std::uint64_t frame_rsp = 0;  ///< guest RSP at the current hypercall (HYPERVISOR_iret)
+  std::uint32_t console_port = 0;  ///< its PV console event channel (0: none)
   const char* end = "";
   std::uint64_t hypercalls = 0, upcalls = 0, preemptions = 0, bounces = 0;
 };
@@ -210,6 +218,8 @@ class Hypervisor {
   /// modules), the lib/ objects and the CPU hooks. Call once.
   static Hypervisor& boot(const BootInfo& boot);
   static Hypervisor& get();
+  /// The domain id the next create_domain will use (kMaxDomains if the table is full).
+  [[nodiscard]] std::uint16_t next_domid() const;
 
   /// Builds a PV domain from an ELF64 Xen guest kernel (see domain_builder.cc).
   [[nodiscard]] Result<Vcpu*> create_domain(const GuestSpec& spec);
