@@ -10,7 +10,8 @@
 //                      client's console ring to it (the last two come after the optional ones)
 // Optional, on the command line: `with=crasher` adds a guest that faults without a trap
 // table (only it dies), `with=spinner` one that spins forever without a hypercall (the LAPIC
-// timer preempts it), `with=crasher,spinner` both.
+// timer preempts it), `with=intruder` one that writes to the UART the driver domain owns (it
+// must die of #GP), in any combination (`with=crasher,spinner,intruder`).
 // The log reads as a story; it ends with
 //   pvkit: demo finished: D domains, H hypercalls, E events, G grant maps, A attacks refused
 // and `pvkit-test: RESULT SUCCESS` only if every domain reached its expected end.
@@ -29,6 +30,7 @@ PVKIT_EMBEDDED_GUEST(crasher)
 PVKIT_EMBEDDED_GUEST(spinner)
 PVKIT_EMBEDDED_GUEST(console_client)
 PVKIT_EMBEDDED_GUEST(console_backend)
+PVKIT_EMBEDDED_GUEST(uart_intruder)
 
 namespace {
 
@@ -77,6 +79,11 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
   if (wants(with, "spinner")) {
     ok = ok && hv.create_domain({.name = "spinner", .elf = pvkit_embedded_spinner(),
                                  .expect = Expect::kSpin, .role = "spins forever, events masked, no hypercalls"})
+                   .ok();
+  }
+  if (wants(with, "intruder")) {
+    ok = ok && hv.create_domain({.name = "uart_intruder", .elf = pvkit_embedded_uart_intruder(),
+                                 .expect = Expect::kCrash, .role = "tries to drive the driver domain's UART"})
                    .ok();
   }
   // The PV console: the client's console page and event channel are set up for the driver

@@ -5,6 +5,7 @@
 #            line appear, every attack of the adversary is refused with exactly the Xen error
 #            code listed in expected_attacks.txt (and none is accepted), QEMU exits with success
 #   crasher  with=crasher: the crasher dies of its page fault, only it; the others still finish
+#   intruder with=intruder: a guest writing to COM1 while the driver domain owns it dies of #GP
 #   spinner  with=spinner: a guest spinning with events masked and no hypercalls is preempted
 #            by the LAPIC timer while ping-pong still completes all its rounds
 # Usage: demo_story_test.sh RUNNER IMAGE SCENARIO [EXPECTED_ATTACKS]
@@ -20,6 +21,7 @@ case "$scenario" in
   story) append="" ;;
   crasher) append="with=crasher" ;;
   spinner) append="with=spinner" ;;
+  intruder) append="with=intruder" ;;
   *) echo "unknown scenario $scenario"; exit 2 ;;
 esac
 
@@ -96,6 +98,12 @@ case "$scenario" in
     want_re "^pvkit: d4 \(crasher\) crashed: #PF page fault at rip [0-9a-f]+, address 0,"
     want "pvkit: d4 (crasher) crashed after"
     want "pvkit-test: ok   d4 crasher crashed, and only it"
+    ;;
+  intruder)
+    want "(d4) uart_intruder: writing to COM1 (port 0x3f8) directly"
+    want_re "^pvkit: d4 \(uart_intruder\) crashed: #GP general protection at rip [0-9a-f]+, error 0 "
+    want "pvkit-test: ok   d4 uart_intruder crashed, and only it"
+    never "uart_intruder: FAILURE"
     ;;
   spinner)
     want_re "^pvkit: d4 \(spinner\) never yielded, yet was preempted [0-9]+ times"
