@@ -5,12 +5,19 @@
 //     vs BM_RawAtomicPingPong;
 //   BM_EventBlockingRoundTrip: the same with receivers that block until the platform's kick()
 //     wakes them (HostEventPlatform::wait_for_kick), vs futex/eventfd/pipe ping-pong;
+//   BM_EventBlockingRoundTripFutex: the same over FutexKickPlatform (below), whose kick() is a
+//     futex wake of the vCPU's kick word, vs BM_FutexPingPong;
 //   BM_EventSendBoundPorts/N: one send when D1 has N ports bound (must not grow with N).
 #include <benchmark/benchmark.h>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <thread>
 
 #include "bench/host/bench_report.h"
@@ -113,6 +120,89 @@ void BM_EventBlockingRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_EventBlockingRoundTrip)->UseRealTime();
 PVKIT_BENCH_BASELINE(BM_EventBlockingRoundTrip, BM_FutexPingPong);
+
+/// HostEventPlatform whose kick() also bumps a per-vCPU word and FUTEX_WAKEs a vCPU thread
+/// sleeping on it (the blocking primitive a host platform running vCPUs as threads would use;
+/// HostEventPlatform's own wait_for_kick is a condition variable shared by every vCPU).
+class FutexKickPlatform : public host::HostEventPlatform {
+ public:
+  void kick(DomId d, VcpuId v) {
+    host::HostEventPlatform::kick(d, v);
+    auto& w = words_[d.value() % 4];
+    w.count.fetch_add(1, std::memory_order_seq_cst);
+    if (w.sleeping.load(std::memory_order_seq_cst) != 0) {
+      syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w.count), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    }
+  }
+  std::uint32_t kick_count(DomId d) { return words_[d.value() % 4].count.load(std::memory_order_seq_cst); }
+  /// Sleeps while vCPU 0 of d has not been kicked since `seen` was read.
+  void sleep(DomId d, std::uint32_t seen) {
+    auto& w = words_[d.value() % 4];
+    w.sleeping.store(1, std::memory_order_seq_cst);
+    if (w.count.load(std::memory_order_seq_cst) == seen) {
+      syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(&w.count), FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr, 0);
+    }
+    w.sleeping.store(0, std::memory_order_seq_cst);
+  }
+
+ private:
+  struct alignas(64) Word {
+    std::atomic<std::uint32_t> count{0};
+    std::atomic<std::uint32_t> sleeping{0};
+  };
+  Word words_[4];
+};
+static_assert(EventPlatform<FutexKickPlatform>);
+
+void BM_EventBlockingRoundTripFutex(benchmark::State& state) {
+  FutexKickPlatform plat;
+  auto ev = std::make_unique<EventChannels<FutexKickPlatform, 4, 1>>(plat);
+  for (DomId d : {kD1, kD2}) {
+    EventDomainConfig cfg;
+    cfg.shared_info = plat.add_guest_frame(d, Gfn{0x10});
+    if (!ev->domain_create(d, cfg)) {
+      state.SkipWithError("domain_create failed");
+      return;
+    }
+  }
+  auto pa = ev->alloc_unbound(kD1, kDomidSelf, kD2);
+  auto pb = pa ? ev->bind_interdomain(kD2, kD1, *pa) : Result<EvtchnPort>{Errno::Inval};
+  if (!pb) {
+    state.SkipWithError("connect failed");
+    return;
+  }
+  const std::uint32_t a = pa->value(), b = pb->value();
+  auto si = [&](DomId d) { return plat.guest_frame_as<xen::SharedInfo>(d, Gfn{0x10}); };
+  auto wait = [&](DomId d, std::uint32_t port) {
+    for (;;) {
+      const std::uint32_t seen = plat.kick_count(d);  // before clearing upcall_pending
+      if (guest_consume(si(d), &si(d)->vcpu_info[0], port)) return;
+      plat.sleep(d, seen);
+    }
+  };
+  (void)guest_consume(si(kD2), &si(kD2)->vcpu_info[0], b);
+  std::atomic<bool> stop{false};
+  std::thread peer([&] {
+    for (;;) {
+      wait(kD2, b);
+      if (stop.load(std::memory_order_acquire)) return;
+      (void)ev->send(kD2, EvtchnPort{b});
+    }
+  });
+  for (auto _ : state) {
+    (void)ev->send(kD1, EvtchnPort{a});
+    wait(kD1, a);
+  }
+  stop.store(true, std::memory_order_release);
+  (void)ev->send(kD1, EvtchnPort{a});
+  peer.join();
+  for (DomId d : {kD1, kD2}) {
+    Status s = Errno::Restart;
+    while (s.is_restart()) s = ev->domain_destroy(d);
+  }
+}
+BENCHMARK(BM_EventBlockingRoundTripFutex)->UseRealTime();
+PVKIT_BENCH_BASELINE(BM_EventBlockingRoundTripFutex, BM_FutexPingPong);
 
 void BM_EventSendBoundPorts(benchmark::State& state) {
   const auto n = static_cast<std::uint32_t>(state.range(0));
