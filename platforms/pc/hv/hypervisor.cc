@@ -1,6 +1,6 @@
-// The composed PC hypervisor: boot-time setup, the platform objects lib/ is instantiated
-// with, the CPU hooks, scheduling, event upcalls, faults and the domain life cycle. See
-// hypervisor.h for the overview; the domain builder is in domain_builder.cc.
+// The composed PC hypervisor: boot-time setup, the CPU hooks, scheduling, event upcalls and
+// faults. See hypervisor.h for the overview; the platform objects are in platforms.cc, the
+// domain builder in domain_builder.cc, a domain's end in lifecycle.cc.
 #include "pvkit/platforms/pc/hv/hypervisor.h"
 
 #include <cstring>
@@ -12,26 +12,11 @@
 #include "pvkit/arch/x86/cpu/msr.h"
 #include "pvkit/arch/x86/mm/tlb.h"
 #include "pvkit/hypercall/entry.h"
-#include "pvkit/mm/domain_teardown.h"
-#include "pvkit/platforms/pc/ktest.h"
 #include "pvkit/platforms/pc/log.h"
 
 extern "C" __attribute__((visibility("hidden"))) char __image_end[];
 
 namespace pvkit::pc {
-
-// The lib/ objects, checked against their concepts once here.
-static_assert(MmPlatform<PcMmPlatform>);
-static_assert(event::EventPlatform<PcEventPlatform>);
-static_assert(GrantTablePages<PcGrantPages>);
-static_assert(GrantPlatform<PcGrantPolicy>);
-static_assert(HypercallContext<PcContext>);
-static_assert(MmHypercallContext<PcContext>);
-static_assert(event::EvtchnHypercallContext<PcContext>);
-static_assert(GrantHypercallContext<PcContext>);
-static_assert(CallbackContext<PcContext>);
-static_assert(IretHypercallContext<PcContext>);
-static_assert(PcSchedContext<PcContext>);
 
 namespace {
 
@@ -70,156 +55,9 @@ const char* vector_name(std::uint64_t v) {
   }
 }
 
-const char* shutdown_name(std::uint32_t r) {
-  switch (r) {
-    case 0: return "powered off";
-    case 1: return "rebooted (treated as powered off)";
-    case 2: return "suspended (treated as powered off)";
-    case 3: return "crashed (SHUTDOWN_crash)";
-    case 4: return "stopped by its watchdog";
-    default: return "shut down";
-  }
-}
-
 bool has_error_code(std::uint64_t v) { return v == 8 || (v >= 10 && v <= 14) || v == 17; }
 
 }  // namespace
-
-// ------------------------------------------------------------------ platform objects
-
-std::uint64_t* PcMmPlatform::frame_entries(Mfn m) {
-  if (m.value() >= nr_frames) return nullptr;
-  return static_cast<std::uint64_t*>(x86::hv_virt(m.value() << kPageShift));
-}
-
-void PcMmPlatform::fill_xen_l4_slots(Mfn, std::uint64_t* entries) {
-  const auto* hv_l4 = static_cast<const std::uint64_t*>(x86::hv_virt(x86::hv_root_phys()));
-  for (unsigned i = x86::kHvFirstL4Slot; i <= x86::kHvLastL4Slot; ++i) entries[i] = hv_l4[i];
-}
-
-void PcMmPlatform::flush_tlb_all() { x86::flush_tlb_all(); }
-
-void PcMmPlatform::flush_tlb(DomId d, const VcpuMask&) {
-  // Only the running domain's translations can be cached: others are flushed on switch-in.
-  if (hv->current() != nullptr && hv->current()->id == d) x86::flush_tlb_all();
-}
-
-void PcMmPlatform::invlpg(DomId d, const VcpuMask&, VirtAddr va) {
-  if (hv->current() != nullptr && hv->current()->id == d) x86::flush_tlb_page(va.value());
-}
-
-void PcMmPlatform::load_root(DomId d, VcpuId, Mfn m) {
-  Vcpu* v = hv->vcpu_of(d);
-  if (v == nullptr) return;
-  v->root_phys = m.value() << kPageShift;
-  if (hv->current() == v) {
-    x86::write_cr3(v->root_phys);
-    x86::flush_tlb_all();
-  }
-}
-
-namespace {
-void* hv_page(Hypervisor& hv) {
-  void* p = hv.pool.alloc_page();
-  if (p != nullptr) (void)hv.frames->reserve_xen(hv.pool.mfn_of(p));
-  return p;
-}
-void hv_page_free(Hypervisor& hv, void* p) {
-  const Mfn m = hv.pool.mfn_of(p);
-  if (FrameInfo* f = hv.frames->info(m)) f->xen = false;
-  hv.pool.free(m);
-}
-}  // namespace
-
-void* PcEventPlatform::alloc_page() { return hv_page(*hv); }
-void PcEventPlatform::free_page(void* p) { hv_page_free(*hv, p); }
-
-Result<void*> PcEventPlatform::map_guest_frame(DomId d, Gfn g) {
-  Vcpu* v = hv->vcpu_of(d);
-  if (v == nullptr || v->dom == nullptr || g.value() >= v->nr_pages) return Errno::Inval;
-  const Mfn m = v->p2m[g.value()];
-  LockGuard lock(hv->mm->lock());
-  if (!hv->frames->get_page(m, v->dom)) return Errno::Inval;
-  return x86::hv_virt(m.value() << kPageShift);
-}
-
-void PcEventPlatform::unmap_guest_frame(DomId, void* page) {
-  LockGuard lock(hv->mm->lock());
-  hv->frames->put_page(hv->pool.mfn_of(page));
-}
-
-void PcEventPlatform::kick(DomId d, VcpuId) {
-  Vcpu* v = hv->vcpu_of(d);
-  if (v != nullptr && (v->state == VcpuState::kBlocked || v->state == VcpuState::kPolling)) {
-    v->state = VcpuState::kRunnable;
-  }
-}
-
-void* PcGrantPages::alloc_page() { return hv_page(*hv); }
-void PcGrantPages::free_page(void* p) { hv_page_free(*hv, p); }
-
-Result<Mfn> PcGrantPages::share_table_page(DomId d, void* page, bool) {
-  Vcpu* v = hv->vcpu_of(d);
-  if (v == nullptr || v->dom == nullptr) return Errno::Srch;
-  const Mfn m = hv->pool.mfn_of(page);
-  LockGuard lock(hv->mm->lock());
-  FrameInfo* f = hv->frames->info(m);
-  if (f == nullptr) return Errno::Inval;
-  f->xen = false;
-  if (Status s = hv->frames->assign(m, *v->dom); !s) {
-    f->xen = true;
-    return s;
-  }
-  // A permanent Writable type reference: the frame can never become a page table.
-  if (Status s = hv->mm->get_page_and_type(m, v->dom, PageType::Writable); !s) {
-    (void)hv->frames->release_allocation(m, *v->dom);
-    f->xen = true;
-    return s;
-  }
-  return m;
-}
-
-Status PcGrantPages::unshare_table_page(DomId d, void* page) {
-  Vcpu* v = hv->vcpu_of(d);
-  const Mfn m = hv->pool.mfn_of(page);
-  LockGuard lock(hv->mm->lock());
-  FrameInfo* f = hv->frames->info(m);
-  if (f == nullptr || v == nullptr || f->owner != v->dom) return Errno::Inval;
-  // Our general and type reference, plus the allocation reference unless domain teardown
-  // already dropped it: anything more is a mapping of the frame.
-  const bool allocated = f->allocated;
-  if (f->refcount > (allocated ? 2u : 1u) || f->type_count > 1) return Errno::Busy;
-  hv->mm->put_page_and_type(m);
-  if (allocated) {
-    if (Status s = hv->frames->release_allocation(m, *v->dom); !s) return s;
-  }
-  f->xen = true;  // a hypervisor page again until free_page
-  return Status::ok();
-}
-
-void PcGrantPolicy::note_grant_map(DomId mapper, std::uint64_t addr, Mfn frame, bool readonly) {
-  printf("pvkit: grant: d%u maps machine frame %lx at %lx (%s) - a grant PTE mmu_update cannot touch\n",
-         static_cast<unsigned>(mapper.value()), static_cast<unsigned long>(frame.value()), addr,
-         readonly ? "read-only" : "read-write");
-}
-
-// ------------------------------------------------------------------ context
-
-Verifier& PcContext::mm() { return *hv_.mm; }
-Domains& PcContext::domains() { return hv_.domains; }
-Events& PcContext::evtchn() { return *hv_.events; }
-Grants& PcContext::grant_tables() { return *hv_.grants; }
-std::uint64_t PcContext::guest_rsp() const { return v_.frame_rsp; }
-
-bool PcContext::port_valid(std::uint32_t port) {
-  return port != 0 && port < hv_.events->valid_ports(v_.id);
-}
-
-void PcContext::poll(std::span<const std::uint32_t> ports, std::uint64_t) {
-  v_.nr_poll = 0;
-  for (std::uint32_t p : ports) v_.poll_ports[v_.nr_poll++] = p;
-  v_.want_poll = true;
-}
 
 // ------------------------------------------------------------------ boot
 
@@ -527,124 +365,6 @@ bool Hypervisor::bounce(x86::TrapFrame& f, Vcpu& v, std::uint64_t target, bool w
   f.ss = x86::kGuestSs64.raw();
   f.rflags = x86::sanitize_user_rflags(x86::Rflags::Trap::set(f.rflags, false));
   return true;
-}
-
-// ------------------------------------------------------------------ domain end
-
-void Hypervisor::end_domain(Vcpu& v, const char* how) {
-  if (v.ended) return;
-  v.console.flush();
-  v.ended = true;
-  v.end = how;
-  v.state = VcpuState::kDead;
-  printf("pvkit: d%u (%s) %s after %lu hypercalls, %lu event upcalls, %lu preemptions; releasing its resources\n",
-         static_cast<unsigned>(v.id.value()), v.spec.name, how, static_cast<unsigned long>(v.hypercalls),
-         static_cast<unsigned long>(v.upcalls), static_cast<unsigned long>(v.preemptions));
-  if (cur_ == &v) {
-    x86::write_cr3(x86::hv_root_phys());  // never run on tables that are being freed
-    x86::flush_tlb_all();
-    cur_ = nullptr;
-  }
-  (void)teardown(v);
-}
-
-bool Hypervisor::teardown(Vcpu& v) {
-  if (v.torn_down) return true;
-  if (v.teardown_stage == 0) {  // its ports and the grant mappings it holds
-    Status s = events->domain_destroy(v.id);
-    while (s.is_restart()) s = events->domain_destroy(v.id);
-    while (grants->release_domain(v.id).is_restart()) {
-    }
-    (void)domains.begin_destroy(v.id);
-    {
-      LockGuard lock(mm->lock());
-      mm->put_page_and_type(v.shared_info_mfn);  // the shared_info's permanent type reference
-    }
-    v.teardown_stage = 1;
-  }
-  // Its page tables go first (they may map its own grant-table frames), then the grant table
-  // (Busy while another domain still maps one of its grants), then the rest of its memory.
-  Status s = domain_teardown_step(*mm, *v.dom);
-  while (s.is_restart()) s = domain_teardown_step(*mm, *v.dom);
-  if (v.teardown_stage == 1) {
-    if (!grants->destroy_domain(v.id)) return false;
-    v.teardown_stage = 2;
-    s = domain_teardown_step(*mm, *v.dom);
-    while (s.is_restart()) s = domain_teardown_step(*mm, *v.dom);
-  }
-  if (!s) return false;  // Busy: a zombie until the others drop their references
-  // Every frame it owned is free in the frame database: back to the pool.
-  auto recycle = [&](Mfn m) {
-    FrameInfo* f = frames->info(m);
-    if (f != nullptr && f->owner == nullptr && f->refcount == 0 && !f->xen) pool.free(m);
-  };
-  for (std::uint64_t p = 0; p < v.nr_pages; ++p) recycle(v.p2m[p]);
-  recycle(v.shared_info_mfn);
-  (void)domains.release(v.id);
-  v.torn_down = true;
-  printf("pvkit: d%u (%s): every frame, port and grant released\n", static_cast<unsigned>(v.id.value()), v.spec.name);
-  return true;
-}
-
-void Hypervisor::retry_teardowns() {
-  for (auto& v : vcpus) {
-    if (v.state == VcpuState::kDead && !v.torn_down) (void)teardown(v);
-  }
-}
-
-void Hypervisor::finish() {
-  x86::timer_stop();
-  retry_teardowns();
-  std::uint32_t refused = 0, nd = 0;
-  for (auto& v : vcpus) {
-    if (v.state == VcpuState::kFree) continue;
-    ++nd;
-    refused += v.console.refused;
-  }
-  printf("pvkit: %s finished: %u domains, %lu hypercalls, %lu events, %lu grant maps, %u attacks refused\n",
-         summary_label, nd, static_cast<unsigned long>(total_hypercalls), static_cast<unsigned long>(total_upcalls),
-         static_cast<unsigned long>(grant_policy->maps), refused);
-  Ktest t;
-  char what[160];
-  for (auto& v : vcpus) {
-    if (v.state == VcpuState::kFree) continue;
-    const unsigned id = v.id.value();
-    bool ok = false;
-    switch (v.spec.expect) {
-      case Expect::kPoweroff:
-        ok = v.end == shutdown_name(0) && !v.console.failure;
-        snprintf(what, sizeof what, "d%u %s powered off (ended: %s)", id, v.spec.name, v.end);
-        break;
-      case Expect::kSuccess:
-        ok = v.console.success && !v.console.failure && v.end == shutdown_name(0);
-        snprintf(what, sizeof what, "d%u %s printed SUCCESS and powered off (ended: %s)", id, v.spec.name, v.end);
-        break;
-      case Expect::kCrash:
-        ok = v.end[0] == 'c';  // "crashed..."
-        snprintf(what, sizeof what, "d%u %s crashed, and only it (ended: %s)", id, v.spec.name, v.end);
-        break;
-      case Expect::kService:
-        ok = v.end[0] == 's';
-        snprintf(what, sizeof what, "d%u %s served until the others were done (ended: %s)", id, v.spec.name, v.end);
-        break;
-      case Expect::kSpin:
-        ok = v.preemptions >= 1 && v.end[0] == 's';  // the timer took the CPU from it
-        snprintf(what, sizeof what, "d%u %s was preempted %lu times and stopped at the end", id, v.spec.name,
-                 static_cast<unsigned long>(v.preemptions));
-        break;
-    }
-    t.check(what, ok);
-    snprintf(what, sizeof what, "d%u %s: every resource released", id, v.spec.name);
-    t.check(what, v.torn_down);
-    if (v.console.accepted != 0) {
-      snprintf(what, sizeof what, "d%u %s: no attack accepted (%u were)", id, v.spec.name, v.console.accepted);
-      t.check(what, false);
-    }
-  }
-  snprintf(what, sizeof what, "all %lu domain frames back in the pool (%lu free)",
-           static_cast<unsigned long>(boot_free_frames), static_cast<unsigned long>(pool.free_frames()));
-  t.check(what, pool.free_frames() == boot_free_frames);
-  t.finish();
 }
 
 }  // namespace pvkit::pc

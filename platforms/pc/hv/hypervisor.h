@@ -161,6 +161,9 @@ struct Vcpu {
 
 class Hypervisor;
 
+/// A printable name for a SHUTDOWN_* reason ("powered off", "crashed (SHUTDOWN_crash)", ...).
+const char* shutdown_name(std::uint32_t reason);
+
 /// The per-call context every handler of PcTable sees (satisfies each area's concept).
 class PcContext {
  public:
