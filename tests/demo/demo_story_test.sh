@@ -5,6 +5,7 @@
 #            line appear, every attack of the adversary is refused with exactly the Xen error
 #            code listed in expected_attacks.txt (and none is accepted), QEMU exits with success
 #   crasher  with=crasher: the crasher dies of its page fault, only it; the others still finish
+#   all      every optional guest at once (9 domains), on QEMU's `-M pc` with -icount
 #   intruder with=intruder: a guest writing to COM1 while the driver domain owns it dies of #GP
 #   spinner  with=spinner: a guest spinning with events masked and no hypercalls is preempted
 #            by the LAPIC timer while ping-pong still completes all its rounds
@@ -17,15 +18,17 @@ attacks=${4:-}
 log="${TEST_TMPDIR:-$(mktemp -d)}/$scenario.log"
 failures=0
 
+extra=()
 case "$scenario" in
   story) append="" ;;
+  all) append="with=crasher,spinner,intruder"; extra=(--machine pc --icount) ;;
   crasher) append="with=crasher" ;;
   spinner) append="with=spinner" ;;
   intruder) append="with=intruder" ;;
   *) echo "unknown scenario $scenario"; exit 2 ;;
 esac
 
-out=$("$runner" --image "$image" --timeout 60 --append "$append" --log "$log" 2>&1)
+out=$("$runner" --image "$image" --timeout 60 --append "$append" --log "$log" "${extra[@]}" 2>&1)
 rc=$?
 serial="$log.txt"
 [ -f "$serial" ] || serial="$log"
@@ -64,6 +67,7 @@ never() {
 
 n_domains=6
 [ "$scenario" != story ] && n_domains=7
+[ "$scenario" = all ] && n_domains=9
 want_re "^pvkit: demo finished: ${n_domains} domains, [0-9]+ hypercalls, [1-9][0-9]* events, [1-9][0-9]* grant maps, [0-9]+ attacks refused$"
 want "pvkit-test: RESULT SUCCESS"
 want "(d0) hello: SUCCESS"
@@ -98,6 +102,12 @@ case "$scenario" in
     want_re "^pvkit: d4 \(crasher\) crashed: #PF page fault at rip [0-9a-f]+, address 0,"
     want "pvkit: d4 (crasher) crashed after"
     want "pvkit-test: ok   d4 crasher crashed, and only it"
+    ;;
+  all)
+    want "pvkit-test: ok   d4 crasher crashed, and only it"
+    want_re "^pvkit: d5 \(spinner\) never yielded, yet was preempted [0-9]+ times"
+    want "pvkit-test: ok   d6 uart_intruder crashed, and only it"
+    want "pvkit-test: ok   d8 console_backend served until the others were done"
     ;;
   intruder)
     want "(d4) uart_intruder: writing to COM1 (port 0x3f8) directly"

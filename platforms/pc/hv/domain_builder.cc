@@ -63,7 +63,11 @@ Result<Vcpu*> Hypervisor::create_domain(const GuestSpec& spec) {
       break;
     }
   }
-  if (slot == kMaxDomains) return Errno::NoSpc;
+  if (slot == kMaxDomains) {
+    printf("pvkit: cannot build %s: all %lu domain slots are in use\n", spec.name,
+           static_cast<unsigned long>(kMaxDomains));
+    return Errno::NoSpc;
+  }
   const DomId id{static_cast<std::uint16_t>(slot)};
   auto fail = [&](const char* step, Status s) {
     printf("pvkit: building d%u (%s) failed at %s: error %d\n", static_cast<unsigned>(slot), spec.name, step,

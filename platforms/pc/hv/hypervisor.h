@@ -55,7 +55,7 @@
 
 namespace pvkit::pc {
 
-inline constexpr std::size_t kMaxDomains = 8;
+inline constexpr std::size_t kMaxDomains = 12;
 /// Guest RAM is fixed at 4 MiB per domain (the bootstrap area of a small kernel).
 inline constexpr std::uint64_t kDefaultDomainPages = 1024;
 inline constexpr std::uint64_t kMaxDomainPages = 4096;
