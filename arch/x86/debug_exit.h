@@ -14,11 +14,13 @@
 
 namespace pvkit::x86 {
 
+/// Codes written to QEMU's isa-debug-exit device (QEMU exits with code*2+1).
 enum class QemuExit : std::uint32_t {
   kSuccess = 0x10,  // QEMU exits with status 33
   kFailure = 0x11,  // QEMU exits with status 35
 };
 
+/// Leaves QEMU through isa-debug-exit (halts if the device is absent).
 [[noreturn]] inline void qemu_exit(QemuExit code) {
   outl(0xF4, static_cast<std::uint32_t>(code));
   halt_forever();  // without the device: stop here (the runner's timeout catches it)

@@ -12,6 +12,7 @@
 
 namespace pvkit::x86 {
 
+/// hvm_modlist_entry: one boot module of the PVH start info.
 struct HvmModlistEntry {
   std::uint64_t paddr;
   std::uint64_t size;
@@ -20,6 +21,7 @@ struct HvmModlistEntry {
 };
 static_assert(sizeof(HvmModlistEntry) == 32);
 
+/// hvm_start_info: what a PVH loader (QEMU -kernel) passes at boot.
 struct HvmStartInfo {
   static constexpr std::uint32_t kMagic = 0x336ec578;
   std::uint32_t magic;
@@ -33,6 +35,7 @@ struct HvmStartInfo {
   std::uint32_t memmap_entries;
   std::uint32_t reserved;
 
+  /// True if the magic matches.
   [[nodiscard]] bool valid() const { return magic == kMagic; }
 };
 static_assert(sizeof(HvmStartInfo) == 56);

@@ -14,6 +14,7 @@
 
 namespace pvkit::x86 {
 
+/// A 16550 UART at an I/O port base (the serial console).
 class Uart16550 {
  public:
   static constexpr std::uint16_t kCom1 = 0x3F8;
@@ -24,6 +25,7 @@ class Uart16550 {
 
   explicit constexpr Uart16550(std::uint16_t base = kCom1) : base_(base) {}
 
+  /// Programs 115200 baud 8N1, interrupts off.
   void init() const {
     outb(base_ + kIntEnable, 0x00);
     outb(base_ + kLineCtrl, 0x80);  // DLAB
@@ -33,16 +35,19 @@ class Uart16550 {
     outb(base_ + kFifoCtrl, 0xC7);
     outb(base_ + kModemCtrl, 0x03);
   }
+  /// Writes one character (waits for the transmitter).
   void put(char c) const {
     for (int i = 0; i < 100000 && !(inb(base_ + kLineStatus) & kLsrThrEmpty); ++i) cpu_relax();
     outb(base_ + kData, static_cast<std::uint8_t>(c));
   }
+  /// Writes `n` characters.
   void write(const char* s, std::size_t n) const {
     for (std::size_t i = 0; i < n; ++i) {
       if (s[i] == '\n') put('\r');
       put(s[i]);
     }
   }
+  /// Writes a NUL-terminated string.
   void write(const char* s) const {
     while (*s) {
       if (*s == '\n') put('\r');

@@ -14,6 +14,7 @@
 
 namespace pvkit {
 
+/// Xen's errno values (xen/errno.h), as the positive numbers a hypercall negates into RAX.
 enum class Errno : std::int32_t {
   Ok = 0,
   Perm = 1,

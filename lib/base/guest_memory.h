@@ -50,6 +50,7 @@ struct GuestHandle {
   static_assert(std::is_trivially_copyable_v<T>, "guest data is copied bytewise");
   VirtAddr addr{};
 
+  /// True for a NULL guest handle (address 0).
   [[nodiscard]] constexpr bool is_null() const { return addr.value() == 0; }
 
   /// Reads element `index` (no count check: use GuestArray when the count is guest-given).
@@ -59,6 +60,7 @@ struct GuestHandle {
     if (!a) return a.status();
     return mem.copy_from_guest(&out, *a, sizeof(T));
   }
+  /// Writes element `index` (no count check: use GuestArray when the count is guest-given).
   template <GuestMemory M>
   [[nodiscard]] Status write(M& mem, std::uint64_t index, const T& in) const {
     auto a = guest_element_address(addr, index, sizeof(T));
@@ -83,11 +85,13 @@ struct GuestArray {
   GuestHandle<T> handle{};
   std::uint64_t count = 0;
 
+  /// Copies element `index` into `out`: Errno::Fault if the index is >= count, the address arithmetic overflows or any byte is unreadable.
   template <GuestMemory M>
   [[nodiscard]] Status read(M& mem, std::uint64_t index, T& out) const {
     if (index >= count) return Errno::Fault;
     return handle.read(mem, index, out);
   }
+  /// Copies `value` into element `index`, with the same checks as read().
   template <GuestMemory M>
   [[nodiscard]] Status write(M& mem, std::uint64_t index, const T& in) const {
     if (index >= count) return Errno::Fault;

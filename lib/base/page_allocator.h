@@ -17,6 +17,7 @@
 
 namespace pvkit {
 
+/// A source of zero-filled, 4 KiB-aligned hypervisor pages (nullptr when exhausted).
 template <typename A>
 concept PageAllocator = requires(A& a, void* page) {
   { a.alloc_page() } -> std::same_as<void*>;

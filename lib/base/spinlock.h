@@ -18,6 +18,7 @@
 
 namespace pvkit {
 
+/// A lock type pvkit's primitives accept: lock(), unlock(), try_lock().
 template <typename L>
 concept Lockable = requires(L& l) {
   { l.lock() } -> std::same_as<void>;
@@ -25,22 +26,26 @@ concept Lockable = requires(L& l) {
   { l.try_lock() } -> std::same_as<bool>;
 };
 
+/// A test-and-test-and-set spin lock (not recursive, not fair), usable freestanding.
 class SpinLock {
  public:
   SpinLock() = default;
   SpinLock(const SpinLock&) = delete;
   SpinLock& operator=(const SpinLock&) = delete;
 
+  /// Spins until the lock is taken.
   void lock() {
     for (;;) {
       if (!locked_.exchange(true, std::memory_order_acquire)) return;
       while (locked_.load(std::memory_order_relaxed)) cpu_relax();
     }
   }
+  /// Takes the lock if it is free; returns whether it did.
   [[nodiscard]] bool try_lock() {
     return !locked_.load(std::memory_order_relaxed) &&
            !locked_.exchange(true, std::memory_order_acquire);
   }
+  /// Releases the lock (release ordering).
   void unlock() { locked_.store(false, std::memory_order_release); }
   /// For assertions in tests only: whether somebody holds the lock right now.
   [[nodiscard]] bool is_locked() const { return locked_.load(std::memory_order_relaxed); }
@@ -55,6 +60,7 @@ class SpinLock {
 };
 static_assert(Lockable<SpinLock>);
 
+/// Holds a Lockable for the lifetime of the guard (RAII).
 template <Lockable L>
 class [[nodiscard]] LockGuard {
  public:
@@ -82,6 +88,7 @@ void lock_two(L& a, std::uint64_t key_a, L& b, std::uint64_t key_b) {
   }
 }
 
+/// Releases two locks taken by lock_two (either order is fine for unlocking).
 template <Lockable L>
 void unlock_two(L& a, L& b) {
   a.unlock();

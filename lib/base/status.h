@@ -20,14 +20,18 @@
 
 namespace pvkit {
 
+/// The result of an operation: Errno::Ok or a Xen errno; [[nodiscard]], so errors are never dropped silently.
 class [[nodiscard]] Status {
  public:
   constexpr Status() = default;
   constexpr Status(Errno e) : e_(e) {}  // NOLINT: implicit from Errno by design
+  /// The success value.
   static constexpr Status ok() { return Status{}; }
 
+  /// True on success.
   [[nodiscard]] constexpr bool is_ok() const { return e_ == Errno::Ok; }
   constexpr explicit operator bool() const { return is_ok(); }
+  /// The Xen errno (Errno::Ok on success).
   [[nodiscard]] constexpr Errno error() const { return e_; }
   /// True when the handler asked for a continuation (internal ERESTART).
   [[nodiscard]] constexpr bool is_restart() const { return e_ == Errno::Restart; }
@@ -52,13 +56,16 @@ class [[nodiscard]] Result {
   constexpr Result(Errno e) : s_(e) {}         // NOLINT
   constexpr Result(Status s) : s_(s) {}        // NOLINT
 
+  /// True if a value is present (the status is ok).
   [[nodiscard]] constexpr bool ok() const { return s_.is_ok(); }
   constexpr explicit operator bool() const { return ok(); }
+  /// The status: ok, or the error this Result carries.
   [[nodiscard]] constexpr Status status() const { return s_; }
   constexpr T& operator*() { return v_; }
   constexpr const T& operator*() const { return v_; }
   constexpr T* operator->() { return &v_; }
   constexpr const T* operator->() const { return &v_; }
+  /// The value; only meaningful when ok().
   [[nodiscard]] constexpr const T& value() const { return v_; }
 
  private:

@@ -16,6 +16,7 @@
 
 namespace pvkit {
 
+/// A one-member strong type: a `Rep` that converts to nothing else, so different address spaces and identifiers cannot be mixed (`Tag` names the kind).
 template <typename Tag, typename Rep>
 class StrongId {
   static_assert(std::is_integral_v<Rep>, "StrongId wraps an integer");

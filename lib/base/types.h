@@ -51,7 +51,9 @@ inline constexpr DomId kDomidIdle{0x7FFF};
 /// Ids below this are ordinary domains.
 inline constexpr std::uint16_t kDomidFirstReserved = 0x7FF0;
 
+/// The machine address of the first byte of frame `m`.
 constexpr MachAddr to_maddr(Mfn m) { return MachAddr{m.value() << kPageShift}; }
+/// The machine frame containing machine address `a`.
 constexpr Mfn to_mfn(MachAddr a) { return Mfn{a.value() >> kPageShift}; }
 
 }  // namespace pvkit

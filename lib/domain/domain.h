@@ -71,8 +71,11 @@ struct Domain {
   std::uint32_t teardown_phase = 0;
   std::uint64_t teardown_cursor = 0;
 
+  /// True while the domain runs (not yet dying).
   [[nodiscard]] bool is_running() const { return state.load(std::memory_order_acquire) == DomainState::Running; }
+  /// True once destruction has begun.
   [[nodiscard]] bool is_dying() const { return state.load(std::memory_order_acquire) == DomainState::Dying; }
+  /// True if `v` is one of the domain's vCPUs.
   [[nodiscard]] bool valid_vcpu(VcpuId v) const { return v.value() < nr_vcpus; }
 
   /// True if this domain may perform foreign operations on `other` (itself always).

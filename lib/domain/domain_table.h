@@ -34,6 +34,7 @@ concept DomainDirectory = requires(T& t, DomId id) {
   { t.find(id) } -> std::same_as<Domain*>;
 };
 
+/// A fixed-capacity table of up to kCapacity domains, looked up by DomId (see the file comment).
 template <std::size_t kCapacity>
 class DomainTable {
  public:
@@ -122,6 +123,7 @@ class DomainTable {
     }
   }
 
+  /// How many domains the table can hold.
   static constexpr std::size_t capacity() { return kCapacity; }
 
  private:

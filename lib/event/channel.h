@@ -40,6 +40,7 @@ constexpr std::uint32_t fifo_queue_key(std::uint32_t vcpu, std::uint32_t priorit
   return vcpu * xen::kEvtchnFifoMaxQueues + priority;
 }
 
+/// One event channel (port): its state, binding, notify vCPU, FIFO priority and lock.
 struct Channel {
   std::atomic<ChannelState> state{ChannelState::Free};
   /// FIFO priority (0 highest .. 15); default 7.

@@ -31,6 +31,7 @@ enum class GuestWidth : std::uint8_t { Bits64 = 64, Bits32 = 32 };
 /// The event ABI a domain currently uses.
 enum class EventAbi : std::uint8_t { TwoLevel = 0, Fifo = 1 };
 
+/// Where a domain is in the event-channel life cycle.
 enum class DomainLife : std::uint8_t { Absent = 0, Live, Dying };
 
 /// How many PIRQs a domain may have at most (nr_pirqs is clamped to this).
@@ -50,6 +51,7 @@ struct EventDomainConfig {
   void* shared_info = nullptr;
 };
 
+/// A domain's event-channel state: configuration, port buckets, per-vCPU info pointers, FIFO state.
 template <std::uint32_t kMaxVcpus>
 struct DomainEvents {
   SpinLock lock;
@@ -90,6 +92,7 @@ struct DomainEvents {
     const std::uint64_t cfg = std::uint64_t{config.max_port} + 1;
     return cfg < abi_limit ? static_cast<std::uint32_t>(cfg) : abi_limit;
   }
+  /// True if `v` is one of the domain's configured vCPUs.
   [[nodiscard]] bool vcpu_exists(std::uint32_t v) const { return v < config.nr_vcpus; }
 };
 

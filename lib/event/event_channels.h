@@ -37,6 +37,7 @@
 
 namespace pvkit::event {
 
+/// Xen's event channels for up to kMaxDomains domains (see the file comment).
 template <EventPlatform P, std::size_t kMaxDomains, std::uint32_t kMaxVcpus = 8>
 class EventChannels : public EventCore<P, kMaxDomains, kMaxVcpus> {
   using Base = EventCore<P, kMaxDomains, kMaxVcpus>;

@@ -41,12 +41,15 @@ namespace pvkit::event {
 /// Ports closed per step of EVTCHNOP_reset or domain_destroy before they yield (invariant 17).
 inline constexpr std::uint32_t kTeardownChunk = 128;
 
+/// The base of EventChannels: domains, port storage, locking and delivery.
 template <EventPlatform P, std::size_t kMaxDomains, std::uint32_t kMaxVcpus>
 class EventCore {
  public:
   using Platform = P;
   using Domain = DomainEvents<kMaxVcpus>;
+  /// The domain capacity (DomIds 0 .. kMaxDomains-1).
   static constexpr std::size_t max_domains() { return kMaxDomains; }
+  /// The vCPUs per domain the object can hold.
   static constexpr std::uint32_t max_vcpus() { return kMaxVcpus; }
 
   constexpr explicit EventCore(P& platform) : platform_(platform) {}

@@ -26,6 +26,7 @@
 
 namespace pvkit::event {
 
+/// What event channels need from a platform (see the file comment).
 template <typename P>
 concept EventPlatform =
     PageAllocator<P> && requires(P& p, DomId d, VcpuId v, Gfn g, void* page, std::uint32_t irq) {

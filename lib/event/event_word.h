@@ -16,6 +16,7 @@
 
 namespace pvkit::event {
 
+/// A FIFO event word (PENDING, MASKED, LINKED, BUSY, LINK) with named accessors.
 class EventWord {
  public:
   static constexpr std::uint32_t kPending = 1u << xen::kEvtchnFifoPendingBit;
@@ -27,6 +28,7 @@ class EventWord {
   constexpr EventWord() = default;
   constexpr explicit EventWord(std::uint32_t raw) : raw_(raw) {}
 
+  /// The 32-bit word as stored in the guest's event array.
   [[nodiscard]] constexpr std::uint32_t raw() const { return raw_; }
   /// The event has fired and the guest has not yet handled it.
   [[nodiscard]] constexpr bool pending() const { return (raw_ & kPending) != 0; }

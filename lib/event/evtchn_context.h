@@ -21,6 +21,7 @@
 
 namespace pvkit::event {
 
+/// What EventChannelOp needs from the per-call context (see the file comment).
 template <typename C>
 concept EvtchnHypercallContext = requires(C& c) {
   requires GuestMemory<std::remove_reference_t<decltype(c.guest_memory())>>;

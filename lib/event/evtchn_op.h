@@ -31,10 +31,12 @@
 
 namespace pvkit::event {
 
+/// HYPERVISOR_event_channel_op (32): decodes EVTCHNOP_* and calls the EventChannels object.
 struct EventChannelOp {
   static constexpr std::uint32_t kNumber = 32;  // __HYPERVISOR_event_channel_op
   static constexpr const char* kName = "event_channel_op";
 
+  /// Handles one event_channel_op call.
   template <EvtchnHypercallContext Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     const auto cmd = static_cast<std::uint32_t>(args.a[0]);

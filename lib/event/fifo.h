@@ -40,14 +40,17 @@ inline constexpr int kLinkAttempts = 4;
 /// Attempts to lock the queue an event was last on while it keeps moving.
 inline constexpr int kOldQueueAttempts = 3;
 
+/// A domain's FIFO event-channel state: per-vCPU control blocks and queues, the event array pages.
 template <std::uint32_t kMaxVcpus>
 class FifoDomain {
  public:
+  /// One priority queue of a vCPU: its head lives in the guest's control block, its tail here.
   struct Queue {
     SpinLock lock;
     std::uint32_t* head = nullptr;  ///< &control_block->head[priority] (guest memory)
     std::uint32_t tail = 0;         ///< last port appended (0: none); hypervisor-private
   };
+  /// A vCPU's FIFO state: its control block (guest memory) and one queue per priority.
   struct Vcpu {
     std::atomic<xen::EvtchnFifoControlBlock*> control_block{nullptr};
     void* control_page = nullptr;  ///< the mapped frame, for unmapping
@@ -60,10 +63,13 @@ class FifoDomain {
     if (page >= nr_pages_.load(std::memory_order_acquire)) return nullptr;
     return pages_[page].load(std::memory_order_relaxed) + port % xen::kEvtchnFifoWordsPerPage;
   }
+  /// Event array pages mapped so far.
   [[nodiscard]] std::uint32_t nr_pages() const { return nr_pages_.load(std::memory_order_acquire); }
+  /// True once `vcpu` registered a control block (EVTCHNOP_init_control).
   [[nodiscard]] bool has_control_block(std::uint32_t vcpu) const {
     return vcpu < kMaxVcpus && vcpus_[vcpu].control_block.load(std::memory_order_acquire) != nullptr;
   }
+  /// The control block of `vcpu` (guest memory), or nullptr.
   [[nodiscard]] xen::EvtchnFifoControlBlock* control_block(std::uint32_t vcpu) const {
     return vcpu < kMaxVcpus ? vcpus_[vcpu].control_block.load(std::memory_order_acquire) : nullptr;
   }
@@ -115,14 +121,17 @@ class FifoDomain {
     return link(vcpu, port, ch, w);
   }
 
+  /// Clears PENDING of `port` in its event word.
   void clear_pending(std::uint32_t port, Channel& ch) {
     ch.deferred_pending.store(false, std::memory_order_relaxed);
     if (std::uint32_t* w = word(port)) guest_fetch_and(w, ~EventWord::kPending);
   }
+  /// True if `port`'s event word has PENDING set (false if the array does not reach it).
   [[nodiscard]] bool is_pending(std::uint32_t port) const {
     std::uint32_t* w = word(port);
     return w != nullptr && EventWord{guest_load(w)}.pending();
   }
+  /// True if `port`'s event word has MASKED set (true if the array does not reach it).
   [[nodiscard]] bool is_masked(std::uint32_t port) const {
     std::uint32_t* w = word(port);
     return w == nullptr || EventWord{guest_load(w)}.masked();

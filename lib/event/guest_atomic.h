@@ -20,6 +20,7 @@
 
 namespace pvkit::event {
 
+/// The integer types a guest-shared word may have (1, 2, 4 or 8 bytes).
 template <typename T>
 concept GuestWord = std::is_integral_v<T> && (sizeof(T) == 1 || sizeof(T) == 2 ||
                                               sizeof(T) == 4 || sizeof(T) == 8);

@@ -30,6 +30,7 @@ namespace pvkit::event {
 template <typename Layout>
 using TwoLevelWord = std::remove_extent_t<decltype(Layout::evtchn_pending)>;
 
+/// Number of ports the 2-level ABI of `Layout` can address (4096 for 64-bit guests, 1024 for 32-bit).
 template <typename Layout>
 constexpr std::uint32_t two_level_nr_ports() {
   constexpr std::uint32_t bits = sizeof(TwoLevelWord<Layout>) * 8;
@@ -79,18 +80,21 @@ bool two_level_unmask(Layout* s, TwoLevelVcpuInfo<Layout>* vi, std::uint32_t por
   return (guest_fetch_or(&vi->evtchn_pending_sel, b.sel_bit()) & b.sel_bit()) == 0;
 }
 
+/// Clears PENDING[port] in shared_info.
 template <typename Layout>
 void two_level_clear_pending(Layout* s, std::uint32_t port) {
   const detail::BitPos<Layout> b(port);
   guest_fetch_and(&s->evtchn_pending[b.word], static_cast<TwoLevelWord<Layout>>(~b.bit));
 }
 
+/// Reads PENDING[port] in shared_info.
 template <typename Layout>
 [[nodiscard]] bool two_level_is_pending(const Layout* s, std::uint32_t port) {
   const detail::BitPos<Layout> b(port);
   return (guest_load(&s->evtchn_pending[b.word]) & b.bit) != 0;
 }
 
+/// Reads MASK[port] in shared_info.
 template <typename Layout>
 [[nodiscard]] bool two_level_is_masked(const Layout* s, std::uint32_t port) {
   const detail::BitPos<Layout> b(port);

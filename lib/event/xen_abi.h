@@ -78,9 +78,11 @@ struct EvtchnBindIpi {
 struct EvtchnClose {
   EvtchnPortRaw port;
 };
+/// evtchn_send_t.
 struct EvtchnSend {
   EvtchnPortRaw port;
 };
+/// evtchn_unmask_t.
 struct EvtchnUnmask {
   EvtchnPortRaw port;
 };

@@ -33,11 +33,17 @@ struct PinCounts {
 
   std::uint32_t raw = 0;
 
+  /// Host (page-table) mappings holding write access.
   [[nodiscard]] constexpr std::uint32_t host_write() const { return (raw >> kHostWriteShift) & 0xFFu; }
+  /// Host (page-table) mappings holding read-only access.
   [[nodiscard]] constexpr std::uint32_t host_read() const { return (raw >> kHostReadShift) & 0xFFu; }
+  /// Device (IOMMU) mappings holding write access.
   [[nodiscard]] constexpr std::uint32_t dev_write() const { return (raw >> kDevWriteShift) & 0xFFu; }
+  /// Device (IOMMU) mappings holding read-only access.
   [[nodiscard]] constexpr std::uint32_t dev_read() const { return (raw >> kDevReadShift) & 0xFFu; }
+  /// True if any pin is held.
   [[nodiscard]] constexpr bool any() const { return raw != 0; }
+  /// True if any writable pin (host or device) is held.
   [[nodiscard]] constexpr bool any_write() const { return (raw & kWriteMask) != 0; }
   /// True when some counter has its top bit set: no further pin is allowed.
   [[nodiscard]] constexpr bool would_overflow() const { return (raw & kOverflowMask) != 0; }

@@ -26,8 +26,10 @@
 
 namespace pvkit::grant {
 
+/// Where a domain's grant table is in its life cycle.
 enum class DomainState : std::uint8_t { Free = 0, Live = 1, Dying = 2 };
 
+/// A domain's grant-table state: shared and status frames, active entries, maptrack (sized by the limits `L`).
 template <typename L>
 struct DomainGrants {
   static constexpr std::uint32_t kActivePerPage = 4096 / sizeof(ActiveEntry);
@@ -63,13 +65,16 @@ struct DomainGrants {
   std::uint32_t handles_in_use = 0;
   std::uint32_t release_cursor = 0;  ///< progress of the preemptible teardown
 
+  /// Entries per grant frame in the current version (512 in v1, 256 in v2).
   [[nodiscard]] std::uint32_t entries_per_frame() const {
     return version == 2 ? kEntriesPerFrameV2 : kEntriesPerFrameV1;
   }
   /// Entries addressable in the current version.
   [[nodiscard]] std::uint32_t nr_entries() const { return nr_frames * entries_per_frame(); }
+  /// Maptrack handles the allocated pages can hold.
   [[nodiscard]] std::uint32_t nr_handles() const { return maptrack_pages * kMaptrackPerPage; }
 
+  /// The hypervisor-private active entry (pin counts, captured frame) of `ref`.
   [[nodiscard]] ActiveEntry& active_entry(std::uint32_t ref) {
     auto* page = static_cast<ActiveEntry*>(active[ref / kActivePerPage]);
     return page[ref % kActivePerPage];
@@ -80,6 +85,7 @@ struct DomainGrants {
     const std::uint32_t size = version == 2 ? 16u : 8u;
     return static_cast<std::uint8_t*>(shared[ref / per]) + (ref % per) * size;
   }
+  /// The 32-bit flags+domid header of entry `ref` (guest-writable memory).
   [[nodiscard]] std::uint32_t* header_word(std::uint32_t ref) {
     return reinterpret_cast<std::uint32_t*>(entry_bytes(ref));
   }
@@ -87,15 +93,19 @@ struct DomainGrants {
   [[nodiscard]] std::uint16_t* flags_word(std::uint32_t ref) {
     return reinterpret_cast<std::uint16_t*>(entry_bytes(ref));
   }
+  /// The v1 frame field of entry `ref` (guest-writable memory).
   [[nodiscard]] std::uint32_t* v1_frame(std::uint32_t ref) {
     return reinterpret_cast<std::uint32_t*>(entry_bytes(ref) + kV1FrameOffset);
   }
+  /// The v2 frame field of entry `ref` (guest-writable memory).
   [[nodiscard]] std::uint64_t* v2_frame(std::uint32_t ref) {
     return reinterpret_cast<std::uint64_t*>(entry_bytes(ref) + kV2FrameOffset);
   }
+  /// A 16-bit field at byte offset `off` of v2 entry `ref`.
   [[nodiscard]] std::uint16_t* v2_u16_at(std::uint32_t ref, std::uint32_t off) {
     return reinterpret_cast<std::uint16_t*>(entry_bytes(ref) + off);
   }
+  /// A 32-bit field at byte offset `off` of v2 entry `ref`.
   [[nodiscard]] std::uint32_t* v2_u32_at(std::uint32_t ref, std::uint32_t off) {
     return reinterpret_cast<std::uint32_t*>(entry_bytes(ref) + off);
   }
@@ -106,6 +116,7 @@ struct DomainGrants {
     }
     return flags_word(ref);
   }
+  /// The maptrack entry of `handle`.
   [[nodiscard]] MaptrackEntry& maptrack_entry(std::uint32_t handle) {
     auto* page = static_cast<MaptrackEntry*>(maptrack[handle / kMaptrackPerPage]);
     return page[handle % kMaptrackPerPage];

@@ -37,6 +37,7 @@
 
 namespace pvkit {
 
+/// What grant tables need from the platform's frame database (see the file comment).
 template <typename P>
 concept GrantFramePolicy = requires(P& p, Mfn m, DomId d, bool writable, void* page) {
   { p.get_frame(m, d, writable) } -> std::same_as<GrantStatus>;

@@ -44,6 +44,7 @@ struct GrantHostMapping {
   std::uint16_t cache_flags = 0;  ///< the granter's GTF_PWT/PCD/PAT bits
 };
 
+/// How grant mappings reach the mapper's page tables (see the file comment).
 template <typename P>
 concept GrantMappingPolicy = requires(P& p, DomId d, const GrantHostMapping& m, Mfn f, bool ro) {
   { p.install_host_mapping(d, m, f) } -> std::same_as<GrantStatus>;

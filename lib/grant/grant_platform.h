@@ -21,6 +21,7 @@
 
 namespace pvkit {
 
+/// The whole policy bundle GrantTables is instantiated with.
 template <typename P>
 concept GrantPlatform = GrantFramePolicy<P> && GrantMappingPolicy<P> && PageAllocator<P>;
 
@@ -39,6 +40,7 @@ concept GrantLimits = requires {
     (L::kMaxVersion == 1 || L::kMaxVersion == 2) && (L::kOpsPerCall >= 1) &&
     (L::kUnmapBatch >= 1) && (L::kUnmapBatch <= 64) && (L::kCasRetries >= 1);
 
+/// Ready-made GrantLimits (32 grant frames, 64 maptrack pages, v1 and v2).
 struct DefaultGrantLimits {
   static constexpr std::uint32_t kMaxGrantFrames = 32;
   static constexpr std::uint32_t kInitialGrantFrames = 1;

@@ -17,6 +17,7 @@
 
 namespace pvkit {
 
+/// Xen's GNTST_* codes: what every grant operation answers per element.
 enum class [[nodiscard]] GrantStatus : std::int16_t {
   Okay = 0,                 ///< GNTST_okay
   GeneralError = -1,        ///< GNTST_general_error
@@ -37,6 +38,7 @@ enum class [[nodiscard]] GrantStatus : std::int16_t {
 /// The int16 written into a request's `status` field.
 [[nodiscard]] constexpr std::int16_t guest_value(GrantStatus s) { return static_cast<std::int16_t>(s); }
 
+/// True for GNTST_okay.
 [[nodiscard]] constexpr bool is_ok(GrantStatus s) { return s == GrantStatus::Okay; }
 
 /// Maps an internal error onto the GNTST code a grant element reports for it.

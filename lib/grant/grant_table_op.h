@@ -39,6 +39,7 @@
 
 namespace pvkit {
 
+/// What GrantTableOp needs from the per-call context.
 template <typename Ctx>
 concept GrantHypercallContext = requires(Ctx& ctx) {
   { ctx.current_domain() } -> std::same_as<DomId>;
@@ -224,10 +225,12 @@ std::int64_t do_frame_list(Ctx& ctx, HypercallArgs& args, Fn&& query) {
 
 }  // namespace grant_detail
 
+/// HYPERVISOR_grant_table_op (20).
 struct GrantTableOp {
   static constexpr std::uint32_t kNumber = xen::kHypervisorGrantTableOp;
   static constexpr const char* kName = "grant_table_op";
 
+  /// Handles one grant_table_op call (batched sub-ops continue by re-execution).
   template <typename Ctx>
     requires GrantHypercallContext<Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {

@@ -20,6 +20,7 @@
 
 namespace pvkit {
 
+/// Where grant and status frames come from, for MmGrantPolicy (see the file comment).
 template <typename T>
 concept GrantTablePages = PageAllocator<T> && requires(T& t, DomId d, void* page, bool writable) {
   { t.share_table_page(d, page, writable) } -> std::same_as<Result<Mfn>>;

@@ -43,6 +43,7 @@
 
 namespace pvkit {
 
+/// Xen grant tables v1/v2 for up to kMaxDomains domains (docs/grants.md).
 template <GrantPlatform P, std::size_t kMaxDomains, GrantLimits L = DefaultGrantLimits>
 class GrantTables {
  public:
@@ -105,11 +106,17 @@ class GrantTables {
   // ---- introspection (toolstack, tests) ----------------------------------------------
   /// Host pointer of `d`'s grant frame i (the toolstack seeds reserved entries through it).
   [[nodiscard]] std::uint8_t* shared_frame(DomId d, std::uint32_t i);
+  /// Test/introspection: status frame `i` of domain `d` (v2), or nullptr.
   [[nodiscard]] std::uint8_t* status_frame(DomId d, std::uint32_t i);
+  /// Test/introspection: the raw pin word of `ref` in domain `d`.
   [[nodiscard]] std::uint32_t pin_raw(DomId d, GrantRef ref);
+  /// Test/introspection: maptrack handles domain `d` holds.
   [[nodiscard]] std::uint32_t handles_in_use(DomId d);
+  /// The grant-table version (1 or 2) of domain `d`.
   [[nodiscard]] std::uint32_t version(DomId d);
+  /// Grant frames domain `d` has.
   [[nodiscard]] std::uint32_t nr_frames(DomId d);
+  /// True if domain `d` has a grant table.
   [[nodiscard]] bool exists(DomId d);
 
  private:

@@ -27,6 +27,7 @@ inline constexpr std::uint16_t kMapParts = xen::kGntmapHostMap | xen::kGntmapDev
 inline constexpr std::uint16_t kMapKeptFlags =
     kMapParts | xen::kGntmapReadonly | xen::kGntmapContainsPte | xen::kGntmapApplicationMap;
 
+/// One maptrack entry: a mapping a domain made of another domain's grant (its handle indexes these).
 struct MaptrackEntry {
   std::uint64_t host_addr = 0;
   std::uint32_t ref = 0;
@@ -35,10 +36,15 @@ struct MaptrackEntry {
   std::uint16_t flags = 0;
   std::uint32_t pad = 0;
 
+  /// True while the handle is allocated.
   [[nodiscard]] constexpr bool in_use() const { return (flags & kMapInUse) != 0; }
+  /// Which parts (host, device) of the mapping are still held.
   [[nodiscard]] constexpr std::uint16_t parts() const { return flags & kMapParts; }
+  /// GNTMAP_readonly was requested.
   [[nodiscard]] constexpr bool readonly() const { return (flags & xen::kGntmapReadonly) != 0; }
+  /// GNTMAP_contains_pte: the host address is a PTE's machine address.
   [[nodiscard]] constexpr bool contains_pte() const { return (flags & xen::kGntmapContainsPte) != 0; }
+  /// GNTMAP_application_map: the mapping is user-accessible.
   [[nodiscard]] constexpr bool application() const { return (flags & xen::kGntmapApplicationMap) != 0; }
 };
 static_assert(sizeof(MaptrackEntry) == 24);

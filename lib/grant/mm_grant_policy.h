@@ -38,6 +38,7 @@
 
 namespace pvkit {
 
+/// GrantFramePolicy + GrantMappingPolicy over lib/mm's page-table verifier `V` (see the file comment).
 template <typename V, typename Domains, GrantTablePages Pages>
 class MmGrantPolicy {
  public:
@@ -45,6 +46,7 @@ class MmGrantPolicy {
 
   // ---- PageAllocator ---------------------------------------------------------------
   void* alloc_page() { return pages_.alloc_page(); }
+  /// Returns a grant-table page to the platform.
   void free_page(void* p) { pages_.free_page(p); }
 
   // ---- GrantFramePolicy ------------------------------------------------------------
@@ -57,11 +59,14 @@ class MmGrantPolicy {
     if (s.error() == Errno::Again) return GrantStatus::Eagain;
     return GrantStatus::GeneralError;
   }
+  /// Drops the references get_frame took.
   void put_frame(Mfn m, bool writable) { grant_put_frame(mm_, m, writable); }
+  /// The frame's bytes through the platform's map (for GNTTABOP_copy).
   std::uint8_t* frame_bytes(Mfn m) {
     LockGuard g(mm_.lock());
     return reinterpret_cast<std::uint8_t*>(mm_.entries(m));
   }
+  /// GNTTABOP_transfer: takes the frame from `owner` (BadPage if not its, GeneralError if in use).
   GrantStatus steal_frame(DomId owner, Mfn m) {
     Domain* d = domains_.find(owner);
     if (d == nullptr) return GrantStatus::BadPage;
@@ -69,6 +74,7 @@ class MmGrantPolicy {
     if (s) return GrantStatus::Okay;
     return s.error() == Errno::Inval ? GrantStatus::BadPage : GrantStatus::GeneralError;
   }
+  /// GNTTABOP_transfer: gives the ownerless frame to `to`, type state wiped.
   GrantStatus assign_frame(DomId to, Mfn m) {
     Domain* d = domains_.find(to);
     if (d == nullptr) return GrantStatus::GeneralError;
@@ -76,8 +82,11 @@ class MmGrantPolicy {
     if (s) return GrantStatus::Okay;
     return s.error() == Errno::Inval ? GrantStatus::BadPage : GrantStatus::GeneralError;
   }
+  /// Shares a grant/status page with domain `d`.
   Result<Mfn> share_table_page(DomId d, void* page, bool writable) { return pages_.share_table_page(d, page, writable); }
+  /// Takes a shared grant/status page back (Busy while still mapped).
   Status unshare_table_page(DomId d, void* page) { return pages_.unshare_table_page(d, page); }
+  /// True if `caller` may act on `target`'s grant table (itself, or privileged).
   bool controls(DomId caller, DomId target) {
     Domain* c = domains_.find(caller);
     Domain* t = domains_.find(target);
@@ -93,6 +102,7 @@ class MmGrantPolicy {
                                   : grant_install_va(mm_, *d, m.vcpu, VirtAddr{m.addr}, frame, fl);
     return r.ok() ? GrantStatus::Okay : GrantStatus::GeneralError;
   }
+  /// Removes a grant PTE if it still maps exactly `frame` with the right RW bit.
   GrantStatus remove_host_mapping(DomId mapper, const GrantHostMapping& m, Mfn frame) {
     Domain* d = domains_.find(mapper);
     if (d == nullptr) return GrantStatus::GeneralError;
@@ -100,6 +110,7 @@ class MmGrantPolicy {
                                   : grant_remove_va(mm_, *d, m.vcpu, VirtAddr{m.addr}, frame, m.readonly);
     return r.ok() ? GrantStatus::Okay : GrantStatus::GeneralError;
   }
+  /// Teardown: removes the grant PTE if it is still there; never fails.
   void release_host_mapping(DomId mapper, const GrantHostMapping& m, Mfn frame) {
     Domain* d = domains_.find(mapper);
     if (d == nullptr) return;
@@ -109,8 +120,11 @@ class MmGrantPolicy {
       grant_release_va(mm_, *d, m.vcpu, VirtAddr{m.addr}, frame, m.readonly);
     }
   }
+  /// No IOMMU: device mappings always succeed and map nothing.
   GrantStatus install_device_mapping(DomId, Mfn, bool) { return GrantStatus::Okay; }
+  /// No IOMMU: nothing to remove.
   void remove_device_mapping(DomId, Mfn) {}
+  /// Flushes the mapper's TLBs after an unmap batch.
   void flush_tlb(DomId mapper) {
     if (Domain* d = domains_.find(mapper)) grant_flush_tlb(mm_, *d);
   }

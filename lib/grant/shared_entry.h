@@ -40,17 +40,23 @@ static_assert(kV2LengthOffset == __builtin_offsetof(xen::GrantEntryV2SubPage, le
 static_assert(kV2TransDomidOffset == __builtin_offsetof(xen::GrantEntryV2Transitive, trans_domid));
 static_assert(kV2TransGrefOffset == __builtin_offsetof(xen::GrantEntryV2Transitive, gref));
 
+/// Reads a guest-shared 16-bit word once (acquire).
 [[nodiscard]] inline std::uint16_t shared_load16(const std::uint16_t* p) {
   return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
+/// Reads a guest-shared 32-bit word once (acquire).
 [[nodiscard]] inline std::uint32_t shared_load32(const std::uint32_t* p) {
   return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
+/// Reads a guest-shared 64-bit word once (acquire).
 [[nodiscard]] inline std::uint64_t shared_load64(const std::uint64_t* p) {
   return __atomic_load_n(p, __ATOMIC_ACQUIRE);
 }
+/// Writes a guest-shared 16-bit word (release).
 inline void shared_store16(std::uint16_t* p, std::uint16_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/// Writes a guest-shared 32-bit word (release).
 inline void shared_store32(std::uint32_t* p, std::uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+/// Writes a guest-shared 64-bit word (release).
 inline void shared_store64(std::uint64_t* p, std::uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 /// Compare-exchange: on failure `expected` receives the current value.
 [[nodiscard]] inline bool shared_cas32(std::uint32_t* p, std::uint32_t& expected, std::uint32_t desired) {
@@ -64,6 +70,7 @@ inline std::uint16_t shared_set_bits16(std::uint16_t* p, std::uint16_t bits) {
 inline std::uint16_t shared_clear_bits16(std::uint16_t* p, std::uint16_t bits) {
   return __atomic_fetch_and(p, static_cast<std::uint16_t>(~bits), __ATOMIC_ACQ_REL);
 }
+/// A full memory barrier.
 inline void full_fence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 
 /// grant_entry_header_t read as one little-endian 32-bit word: flags in bits 0-15, domid in
@@ -71,20 +78,27 @@ inline void full_fence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 class HeaderWord {
  public:
   constexpr explicit HeaderWord(std::uint32_t raw) : raw_(raw) {}
+  /// The header word for `flags` and `domid`.
   static constexpr HeaderWord make(std::uint16_t flags, DomId domid) {
     return HeaderWord{static_cast<std::uint32_t>(flags) | (static_cast<std::uint32_t>(domid.value()) << 16)};
   }
+  /// The 32-bit word as stored.
   [[nodiscard]] constexpr std::uint32_t raw() const { return raw_; }
+  /// The GTF_* flags (low 16 bits).
   [[nodiscard]] constexpr std::uint16_t flags() const { return static_cast<std::uint16_t>(raw_ & 0xFFFFu); }
+  /// The domain the entry names (high 16 bits).
   [[nodiscard]] constexpr DomId domid() const { return DomId{static_cast<std::uint16_t>(raw_ >> 16)}; }
   /// GTF_invalid / permit_access / accept_transfer / transitive.
   [[nodiscard]] constexpr std::uint16_t type() const { return flags() & xen::kGtfTypeMask; }
+  /// GTF_readonly is set.
   [[nodiscard]] constexpr bool readonly() const { return (flags() & xen::kGtfReadonly) != 0; }
+  /// GTF_sub_page is set (v2).
   [[nodiscard]] constexpr bool sub_page() const { return (flags() & xen::kGtfSubPage) != 0; }
   /// GTF_PWT | GTF_PCD | GTF_PAT requested by the granter.
   [[nodiscard]] constexpr std::uint16_t cache_flags() const {
     return flags() & (xen::kGtfPwt | xen::kGtfPcd | xen::kGtfPat);
   }
+  /// This header with `bits` added to the flags.
   [[nodiscard]] constexpr HeaderWord with_flags(std::uint16_t bits) const { return HeaderWord{raw_ | bits}; }
 
   friend constexpr bool operator==(HeaderWord, HeaderWord) = default;

@@ -52,9 +52,11 @@ struct CmdArgs {
   std::uint32_t cmd = 0;  ///< RDI (int)
   VirtAddr arg{};         ///< RSI
 
+  /// Decodes (int cmd, void *arg) from the registers.
   [[nodiscard]] static constexpr CmdArgs from(const HypercallArgs& r) {
     return {hcarg::u32(r, 0), hcarg::va(r, 1)};
   }
+  /// Writes the arguments back (for a continuation).
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = cmd;
     r.a[1] = arg.value();
@@ -67,9 +69,11 @@ struct LongCmdArgs {
   std::uint64_t cmd = 0;  ///< RDI (unsigned long)
   VirtAddr arg{};         ///< RSI
 
+  /// Decodes (unsigned long cmd, void *arg) from the registers.
   [[nodiscard]] static constexpr LongCmdArgs from(const HypercallArgs& r) {
     return {r.a[0], hcarg::va(r, 1)};
   }
+  /// Writes the arguments back (for a continuation).
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = cmd;
     r.a[1] = arg.value();
@@ -83,9 +87,11 @@ struct CmdArrayArgs {
   VirtAddr uop{};           ///< RSI
   std::uint32_t count = 0;  ///< RDX
 
+  /// Decodes (unsigned int cmd, void *uop, unsigned int count) from the registers.
   [[nodiscard]] static constexpr CmdArrayArgs from(const HypercallArgs& r) {
     return {hcarg::u32(r, 0), hcarg::va(r, 1), hcarg::u32(r, 2)};
   }
+  /// Writes the arguments back (for a continuation).
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = cmd;
     r.a[1] = uop.value();
@@ -99,9 +105,11 @@ struct VcpuOpArgs {
   VcpuId vcpu{};          ///< RSI (unsigned int)
   VirtAddr arg{};         ///< RDX
 
+  /// Decodes (int cmd, unsigned int vcpuid, void *extra_args) from the registers.
   [[nodiscard]] static constexpr VcpuOpArgs from(const HypercallArgs& r) {
     return {hcarg::u32(r, 0), VcpuId{hcarg::u32(r, 1)}, hcarg::va(r, 2)};
   }
+  /// Writes the arguments back (for a continuation).
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = cmd;
     r.a[1] = vcpu.value();
@@ -123,10 +131,12 @@ struct MmuBatchArgs {
   GuestHandle<std::uint32_t> pdone{};      ///< RDX (may be null)
   std::uint32_t foreigndom = 0;            ///< R10 (unsigned int; see foreign_domid())
 
+  /// Decodes (void *reqs, unsigned int count, unsigned int *pdone, domid_t foreigndom).
   [[nodiscard]] static constexpr MmuBatchArgs from(const HypercallArgs& r) {
     return {hcarg::handle<Req>(r, 0), hcarg::u32(r, 1), hcarg::handle<std::uint32_t>(r, 2),
             hcarg::u32(r, 3)};
   }
+  /// Writes the arguments back (for a continuation).
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = reqs.addr.value();
     r.a[1] = count;
@@ -139,7 +149,9 @@ struct MmuBatchArgs {
   [[nodiscard]] constexpr DomId foreign_domid() const {
     return DomId{static_cast<std::uint16_t>(foreigndom)};
   }
+  /// True if `count` carries the continuation marker (kPreemptedBit).
   [[nodiscard]] constexpr bool preempted() const { return (count & kPreemptedBit) != 0; }
+  /// The number of requests still to do (count without the marker).
   [[nodiscard]] constexpr std::uint32_t remaining() const { return count & ~kPreemptedBit; }
 };
 
@@ -149,9 +161,11 @@ struct UpdateVaMappingArgs {
   std::uint64_t val = 0;    ///< RSI (the new PTE)
   std::uint64_t flags = 0;  ///< RDX (UVMF_*)
 
+  /// Decodes (unsigned long va, uint64_t val, unsigned long flags).
   [[nodiscard]] static constexpr UpdateVaMappingArgs from(const HypercallArgs& r) {
     return {hcarg::va(r, 0), r.a[1], r.a[2]};
   }
+  /// Writes the arguments back (for a continuation).
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = va.value();
     r.a[1] = val;

@@ -17,6 +17,7 @@
 
 namespace pvkit {
 
+/// A hypercall as the guest made it: RAX (nr) and RDI RSI RDX R10 R8 (a[0..4]).
 struct HypercallArgs {
   /// Hypercall number (RAX on entry).
   std::uint64_t nr = 0;

@@ -49,6 +49,7 @@ concept ConsoleSink = requires(S& s, std::span<const char> out, std::span<char> 
   { s.accepts_unprivileged_writes() } -> std::same_as<bool>;
 };
 
+/// What ConsoleIo needs from the per-call context: guest memory, a ConsoleSink, privilege.
 template <typename Ctx>
 concept ConsoleIoContext = HasGuestMemory<Ctx> && requires(Ctx& ctx) {
   requires std::is_lvalue_reference_v<decltype(ctx.console())>;
@@ -62,9 +63,11 @@ struct ConsoleIoArgs {
   std::uint32_t count = 0;  ///< RSI
   VirtAddr buffer{};        ///< RDX
 
+  /// Decodes (int cmd, unsigned int count, char *buffer).
   [[nodiscard]] static constexpr ConsoleIoArgs from(const HypercallArgs& r) {
     return {hcarg::u32(r, 0), hcarg::u32(r, 1), hcarg::va(r, 2)};
   }
+  /// Writes the arguments back (for a continuation).
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = cmd;
     r.a[1] = count;
@@ -72,6 +75,7 @@ struct ConsoleIoArgs {
   }
 };
 
+/// HYPERVISOR_console_io (18); writes at most kWriteBudget bytes per invocation, then continues.
 template <std::uint32_t kWriteBudget = 4096>
 struct BasicConsoleIo {
   static constexpr std::uint32_t kNumber = xen::hc::kConsoleIo;
@@ -82,6 +86,7 @@ struct BasicConsoleIo {
   static constexpr std::uint32_t kReadChunk = kChunk;
   static_assert(kWriteBudget >= 1);
 
+  /// Handles one console_io call (see the file comment for the rules).
   template <ConsoleIoContext Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     ConsoleIoArgs v = ConsoleIoArgs::from(args);
@@ -149,6 +154,7 @@ struct BasicConsoleIo {
   }
 };
 
+/// console_io with the default write budget.
 using ConsoleIo = BasicConsoleIo<>;
 
 }  // namespace pvkit

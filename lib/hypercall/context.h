@@ -21,6 +21,7 @@
 
 namespace pvkit {
 
+/// The dispatcher's only requirement on a context: whether the vCPU is in guest kernel mode.
 template <typename Ctx>
 concept HypercallContext = requires(Ctx& ctx) {
   { ctx.guest_kernel_mode() } -> std::same_as<bool>;

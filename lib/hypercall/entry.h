@@ -38,6 +38,7 @@ enum class EntryAction : std::uint8_t {
   kBounceToGuestKernel,
 };
 
+/// What hypercall_entry decided: the action for the platform and the value for RAX.
 struct EntryResult {
   EntryAction action;
   /// kReturnToGuest: the guest's new RAX. kReexecute: the hypercall number (RAX again).

@@ -46,16 +46,19 @@ struct MulticallArgs {
   GuestHandle<xen::MulticallEntry> call_list{};  ///< RDI
   std::uint32_t nr_calls = 0;                    ///< RSI (uint32_t: upper half ignored)
 
+  /// Decodes (multicall_entry_t *call_list, uint32_t nr_calls).
   [[nodiscard]] static constexpr MulticallArgs from(const HypercallArgs& r) {
     return {GuestHandle<xen::MulticallEntry>{VirtAddr{r.a[0]}},
             static_cast<std::uint32_t>(r.a[1])};
   }
+  /// Writes the arguments back (for a continuation).
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = call_list.addr.value();
     r.a[1] = nr_calls;
   }
 };
 
+/// What Multicall needs: a HypercallContext with guest memory.
 template <typename Ctx>
 concept MulticallContext = HypercallContext<Ctx> && HasGuestMemory<Ctx>;
 
@@ -66,6 +69,7 @@ struct BasicMulticall {
   static constexpr std::uint32_t kNumber = xen::hc::kMulticall;
   static constexpr const char* kName = "multicall";
 
+  /// Runs the batch, dispatching each entry through the composed table `Table`.
   template <typename Table, MulticallContext Ctx>
   static std::int64_t call_in(Ctx& ctx, HypercallArgs& args) {
     MulticallArgs v = MulticallArgs::from(args);
@@ -124,6 +128,7 @@ struct BasicMulticall {
   }
 };
 
+/// multicall with the default per-invocation budget (64 entries).
 using Multicall = BasicMulticall<>;
 
 }  // namespace pvkit

@@ -29,6 +29,7 @@
 
 namespace pvkit {
 
+/// What SchedOp asks the scheduler to do: yield, block, shut the domain down.
 template <typename S>
 concept SchedPolicy = requires(S& s, std::uint32_t reason) {
   { s.yield() } -> std::same_as<void>;
@@ -36,16 +37,19 @@ concept SchedPolicy = requires(S& s, std::uint32_t reason) {
   { s.shutdown(reason) } -> std::same_as<void>;
 };
 
+/// What SchedOp needs from the context: guest memory and a SchedPolicy.
 template <typename Ctx>
 concept SchedOpContext = HasGuestMemory<Ctx> && requires(Ctx& ctx) {
   requires std::is_lvalue_reference_v<decltype(ctx.scheduler())>;
   requires SchedPolicy<std::remove_cvref_t<decltype(ctx.scheduler())>>;
 };
 
+/// HYPERVISOR_sched_op (29), skeleton: yield, block, shutdown; other sub-ops -ENOSYS.
 struct SchedOp {
   static constexpr std::uint32_t kNumber = xen::hc::kSchedOp;
   static constexpr const char* kName = "sched_op";
 
+  /// Handles one sched_op call.
   template <SchedOpContext Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     const CmdArgs v = CmdArgs::from(args);

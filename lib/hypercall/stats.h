@@ -22,6 +22,7 @@
 
 namespace pvkit {
 
+/// Per-vCPU hypercall counters (plain increments, no atomics).
 struct HypercallStats {
   /// Handler invocations per hypercall number: top-level calls, re-executions after a
   /// continuation, and multicall entries. Numbers without a handler are never counted here.

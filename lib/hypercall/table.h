@@ -33,6 +33,7 @@
 
 namespace pvkit {
 
+/// A hypercall table composed at compile time from handler types (docs/hypercalls.md §2, §3).
 template <typename... Hs>
 class HypercallTable;
 

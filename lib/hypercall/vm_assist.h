@@ -27,6 +27,7 @@
 
 namespace pvkit {
 
+/// What VmAssist needs: the calling domain's assist word.
 template <typename Ctx>
 concept VmAssistContext = requires(Ctx& ctx) {
   { ctx.vm_assist() } -> std::same_as<std::atomic<std::uint64_t>&>;
@@ -37,9 +38,11 @@ struct VmAssistArgs {
   std::uint32_t cmd = 0;   ///< RDI
   std::uint32_t type = 0;  ///< RSI
 
+  /// Decodes (unsigned int cmd, unsigned int type).
   [[nodiscard]] static constexpr VmAssistArgs from(const HypercallArgs& r) {
     return {hcarg::u32(r, 0), hcarg::u32(r, 1)};
   }
+  /// Writes the arguments back.
   constexpr void store(HypercallArgs& r) const {
     r.a[0] = cmd;
     r.a[1] = type;
@@ -55,11 +58,13 @@ struct VmAssistArgs {
 inline constexpr std::uint64_t kDefaultVmAssistValid = std::uint64_t{1}
                                                        << xen::kVmAsstTypeWritablePagetables;
 
+/// HYPERVISOR_vm_assist (21) accepting the types in kValidMask.
 template <std::uint64_t kValidMask = kDefaultVmAssistValid>
 struct BasicVmAssist {
   static constexpr std::uint32_t kNumber = xen::hc::kVmAssist;
   static constexpr const char* kName = "vm_assist";
 
+  /// Handles one vm_assist call.
   template <VmAssistContext Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     const VmAssistArgs v = VmAssistArgs::from(args);
@@ -78,6 +83,7 @@ struct BasicVmAssist {
   }
 };
 
+/// vm_assist accepting the default types (writable_pagetables).
 using VmAssist = BasicVmAssist<>;
 
 }  // namespace pvkit

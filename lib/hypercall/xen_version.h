@@ -60,6 +60,7 @@ struct XenVersionInfo {
   std::array<std::uint32_t, xen::kXenFeatNrSubmaps> features{};
 };
 
+/// What XenVersion needs: guest memory, the version info, the domain handle, privilege.
 template <typename Ctx>
 concept XenVersionContext = HasGuestMemory<Ctx> && requires(Ctx& ctx) {
   { ctx.xen_version_info() } -> std::convertible_to<const XenVersionInfo&>;
@@ -67,10 +68,12 @@ concept XenVersionContext = HasGuestMemory<Ctx> && requires(Ctx& ctx) {
   { ctx.is_privileged() } -> std::same_as<bool>;
 };
 
+/// HYPERVISOR_xen_version (17).
 struct XenVersion {
   static constexpr std::uint32_t kNumber = xen::hc::kXenVersion;
   static constexpr const char* kName = "xen_version";
 
+  /// Handles one xen_version call.
   template <XenVersionContext Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     const CmdArgs v = CmdArgs::from(args);

@@ -39,7 +39,9 @@ class ElfImage {
 
   /// The file header (a copy).
   [[nodiscard]] const elf::FileHeader& header() const { return header_; }
+  /// e_phnum of the validated header.
   [[nodiscard]] std::uint16_t program_header_count() const { return header_.phnum; }
+  /// e_shnum of the validated header.
   [[nodiscard]] std::uint16_t section_header_count() const { return header_.shnum; }
 
   /// Program header `i` (< program_header_count(); every one was bounds-checked by parse).

@@ -23,6 +23,7 @@
 
 namespace pvkit::loader {
 
+/// How the loader writes a new domain's frames (see the file comment).
 template <typename W>
 concept GuestFrameWriter = requires(W& w, Gfn pfn, std::uint32_t offset,
                                     std::span<const std::uint8_t> bytes, std::uint32_t length) {

@@ -28,7 +28,9 @@ struct Region {
   Gfn pfn{};                 ///< first pseudo-physical frame
   VirtAddr va{};             ///< its virtual address (0 for frames left unmapped)
   std::uint64_t pages = 0;   ///< 0 = element absent
+  /// The virtual address just past the element.
   [[nodiscard]] constexpr VirtAddr end() const { return VirtAddr{va.value() + pages * kPageSize}; }
+  /// True if pseudo-physical frame `p` belongs to the element.
   [[nodiscard]] constexpr bool contains(Gfn p) const {
     return p.value() >= pfn.value() && p.value() - pfn.value() < pages;
   }

@@ -147,8 +147,10 @@ class [[nodiscard]] LoadResult {
  public:
   constexpr LoadResult(T v) : v_(std::move(v)) {}         // NOLINT: implicit by design
   constexpr LoadResult(LoadError e) : e_(e) {}             // NOLINT
+  /// True if a value is present.
   [[nodiscard]] constexpr bool ok() const { return e_ == LoadError::Ok; }
   constexpr explicit operator bool() const { return ok(); }
+  /// The error (LoadError::Ok when a value is present).
   [[nodiscard]] constexpr LoadError error() const { return e_; }
   /// The Status a hypercall-facing caller propagates.
   [[nodiscard]] constexpr Status status() const { return Status{to_errno(e_)}; }
@@ -156,6 +158,7 @@ class [[nodiscard]] LoadResult {
   constexpr const T& operator*() const { return v_; }
   constexpr T* operator->() { return &v_; }
   constexpr const T* operator->() const { return &v_; }
+  /// The value; only meaningful when ok().
   [[nodiscard]] constexpr const T& value() const { return v_; }
 
  private:

@@ -80,9 +80,11 @@ struct PvGuestImage {
   FeatureSet features{};         ///< FEATURES string plus SUPPORTED_FEATURES
   XenNotes notes{};              ///< every Xen note as read
 
+  /// The PT_LOAD segments to copy, in file order.
   [[nodiscard]] std::span<const LoadSegment> load_segments() const {
     return std::span<const LoadSegment>(segments.data(), segment_count);
   }
+  /// Size of the kernel's virtual range [kernel_start, kernel_end).
   [[nodiscard]] std::uint64_t kernel_bytes() const {
     return kernel_end.value() - kernel_start.value();
   }

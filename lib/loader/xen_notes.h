@@ -32,6 +32,7 @@ struct NoteString {
   const char* data = nullptr;
   std::size_t size = 0;
 
+  /// True if the note was present.
   [[nodiscard]] constexpr bool present() const { return data != nullptr; }
   /// True when the string equals `s`.
   [[nodiscard]] constexpr bool equals(const char* s) const {

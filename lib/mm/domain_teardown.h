@@ -33,6 +33,7 @@
 
 namespace pvkit {
 
+/// One bounded step of tearing down a Dying domain's memory: Errno::Restart while work remains, ok once the domain is Dead, Inval if it is not dying.
 template <typename V>
 [[nodiscard]] Status domain_teardown_step(V& mm, Domain& d) {
   if (d.state.load(std::memory_order_acquire) == DomainState::Dead) return Status::ok();

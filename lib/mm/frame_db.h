@@ -37,10 +37,13 @@ namespace pvkit {
 /// Mutually exclusive frame types (Xen's PGT_*).
 enum class PageType : std::uint8_t { None, L1, L2, L3, L4, SegDesc, Writable };
 
+/// True for the four page-table types (L1..L4).
 constexpr bool is_page_table(PageType t) {
   return t == PageType::L1 || t == PageType::L2 || t == PageType::L3 || t == PageType::L4;
 }
+/// The page type of a level-`level` page table (1..4).
 constexpr PageType table_type(unsigned level) { return static_cast<PageType>(level); }
+/// The level (1..4) of a page-table type.
 constexpr unsigned table_level(PageType t) { return static_cast<unsigned>(t); }
 
 inline constexpr std::uint64_t kNoFrame = ~std::uint64_t{0};
@@ -73,11 +76,14 @@ struct FrameInfo {
   std::uint64_t next_pending = kNoFrame;   ///< devalidation work list link
   std::array<std::uint64_t, 8> grant_ptes{};  ///< bit i: entry i is a grant mapping (L1)
 
+  /// True if entry `i` of this L1 table is a grant PTE.
   [[nodiscard]] bool is_grant_pte(unsigned i) const { return (grant_ptes[i / 64] >> (i % 64)) & 1; }
+  /// Marks or unmarks entry `i` of this L1 table as a grant PTE.
   void set_grant_pte(unsigned i, bool on) {
     const std::uint64_t bit = std::uint64_t{1} << (i % 64);
     grant_ptes[i / 64] = on ? (grant_ptes[i / 64] | bit) : (grant_ptes[i / 64] & ~bit);
   }
+  /// True if any entry of this table is a grant PTE.
   [[nodiscard]] bool has_grant_ptes() const {
     for (auto w : grant_ptes) {
       if (w != 0) return true;
@@ -103,10 +109,13 @@ class FrameDb {
   FrameDb(const FrameDb&) = delete;
   FrameDb& operator=(const FrameDb&) = delete;
 
+  /// Number of machine frames described.
   [[nodiscard]] std::uint64_t size() const { return frames_.size(); }
+  /// True if `m` is a frame of this database.
   [[nodiscard]] bool valid(Mfn m) const { return m.value() < frames_.size(); }
   /// The frame's info, or nullptr if `m` is not a frame of this machine.
   [[nodiscard]] FrameInfo* info(Mfn m) { return valid(m) ? &frames_[m.value()] : nullptr; }
+  /// The frame's record, or nullptr for an invalid frame.
   [[nodiscard]] const FrameInfo* info(Mfn m) const { return valid(m) ? &frames_[m.value()] : nullptr; }
 
   /// Marks a frame as the hypervisor's. Errors: Inval (no such frame), Busy (in use).
@@ -260,7 +269,9 @@ class FrameDb {
   /// TLB epochs: a frame whose uses ended in the current epoch needs a full flush before it
   /// changes type; `note_full_flush` ends the epoch.
   void mark_stale(FrameInfo& f) const { f.tlb_epoch = epoch_; }
+  /// True if the frame's last use ended in the current TLB epoch (a full flush is still due).
   [[nodiscard]] bool needs_flush(const FrameInfo& f) const { return f.tlb_epoch == epoch_; }
+  /// Ends the current TLB epoch (a full flush happened).
   void note_full_flush() { ++epoch_; }
 
   /// Visits every frame: f(Mfn, FrameInfo&).

@@ -197,6 +197,7 @@ template <typename V>
 void grant_release_va(V& mm, Domain& mapper, VcpuId vcpu, VirtAddr va, Mfn frame, bool readonly) {
   (void)grant_remove_va(mm, mapper, vcpu, va, frame, readonly);
 }
+/// Teardown: removes the grant PTE at machine address `pte` if it is still one and maps `frame`.
 template <typename V>
 void grant_release_pte(V& mm, Domain& mapper, MachAddr pte, Mfn frame, bool readonly) {
   (void)grant_remove_pte(mm, mapper, pte, frame, readonly);

@@ -37,10 +37,12 @@
 
 namespace pvkit {
 
+/// HYPERVISOR_mmu_update (1).
 struct MmuUpdateOp {
   static constexpr std::uint32_t kNumber = xen::kHypercallMmuUpdate;
   static constexpr const char* kName = "mmu_update";
 
+  /// Handles one mmu_update call (batched, preemptible).
   template <typename Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     static_assert(MmHypercallContext<Ctx>);

@@ -34,10 +34,12 @@
 
 namespace pvkit {
 
+/// HYPERVISOR_mmuext_op (26).
 struct MmuextOp {
   static constexpr std::uint32_t kNumber = xen::kHypercallMmuextOp;
   static constexpr const char* kName = "mmuext_op";
 
+  /// Handles one mmuext_op call (batched, preemptible).
   template <typename Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     static_assert(MmHypercallContext<Ctx>);

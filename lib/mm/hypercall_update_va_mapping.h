@@ -29,10 +29,12 @@
 
 namespace pvkit {
 
+/// HYPERVISOR_update_va_mapping (14).
 struct UpdateVaMappingOp {
   static constexpr std::uint32_t kNumber = xen::kHypercallUpdateVaMapping;
   static constexpr const char* kName = "update_va_mapping";
 
+  /// Handles one update_va_mapping call.
   template <typename Ctx>
   static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     static_assert(MmHypercallContext<Ctx>);

@@ -28,6 +28,7 @@
 
 namespace pvkit {
 
+/// What the memory-management handlers need from the per-call context (see the file comment).
 template <typename C>
 concept MmHypercallContext = requires(C& c, DomId id) {
   requires GuestMemory<std::remove_cvref_t<decltype(c.guest_memory())>>;

@@ -35,11 +35,13 @@ namespace pvkit {
 struct VcpuMask {
   std::array<std::uint64_t, (kMaxVcpusPerDomain + 63) / 64> bits{};
 
+  /// The mask naming only vCPU `v`.
   static constexpr VcpuMask one(VcpuId v) {
     VcpuMask m;
     if (v.value() < kMaxVcpusPerDomain) m.bits[v.value() / 64] |= std::uint64_t{1} << (v.value() % 64);
     return m;
   }
+  /// The mask naming vCPUs 0 .. nr_vcpus-1.
   static constexpr VcpuMask all(std::uint32_t nr_vcpus) {
     VcpuMask m;
     for (std::uint32_t v = 0; v < nr_vcpus && v < kMaxVcpusPerDomain; ++v) {
@@ -47,9 +49,11 @@ struct VcpuMask {
     }
     return m;
   }
+  /// True if vCPU `v` is in the mask.
   [[nodiscard]] constexpr bool test(VcpuId v) const {
     return v.value() < kMaxVcpusPerDomain && ((bits[v.value() / 64] >> (v.value() % 64)) & 1);
   }
+  /// True if no vCPU is named.
   [[nodiscard]] constexpr bool empty() const {
     for (auto w : bits) {
       if (w != 0) return false;
@@ -58,6 +62,7 @@ struct VcpuMask {
   }
 };
 
+/// What the page-table verifier needs from its platform (see the file comment).
 template <typename P>
 concept MmPlatform = requires(P& p, Mfn m, DomId d, VcpuId v, VirtAddr va, const VcpuMask& mask,
                               std::uint64_t* entries) {

@@ -25,10 +25,13 @@ struct PteField {
   static constexpr unsigned kShift = kLow;
   static constexpr std::uint64_t kMask =
       (kWidth == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << kWidth) - 1)) << kLow;
+  /// The field's value in entry `e`.
   static constexpr std::uint64_t get(std::uint64_t e) { return (e & kMask) >> kLow; }
+  /// Entry `e` with the field set to `v`.
   static constexpr std::uint64_t set(std::uint64_t e, std::uint64_t v) {
     return (e & ~kMask) | ((v << kLow) & kMask);
   }
+  /// True if any bit of the field is set in `e`.
   static constexpr bool test(std::uint64_t e) { return (e & kMask) != 0; }
 };
 
@@ -71,7 +74,9 @@ struct X86Pte {
 
   static constexpr unsigned kEntriesPerTable = 512;
 
+  /// The machine frame an entry names.
   static constexpr Mfn frame(std::uint64_t e) { return Mfn{Frame::get(e)}; }
+  /// Entry `e` naming frame `m` instead.
   static constexpr std::uint64_t with_frame(std::uint64_t e, Mfn m) { return Frame::set(e, m.value()); }
 
   /// Bits that may change on a live entry without revalidation (the fast path):

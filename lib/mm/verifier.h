@@ -48,6 +48,7 @@ struct L1Slot {
   unsigned index = 0;
 };
 
+/// The PV page-table verifier: validates and type-counts guest page tables (docs/verifier.md).
 template <MmPlatform Platform, PteFormat Pte = X86Pte>
 class PageTableVerifier {
  public:
@@ -59,8 +60,11 @@ class PageTableVerifier {
   PageTableVerifier(const PageTableVerifier&) = delete;
   PageTableVerifier& operator=(const PageTableVerifier&) = delete;
 
+  /// The verifier's lock (handlers take it per request).
   SpinLock& lock() { return lock_; }
+  /// The frame database.
   FrameDb& frames() { return frames_; }
+  /// The platform policy object.
   Platform& platform() { return plat_; }
 
   // ---- work budget (invariant 6) --------------------------------------------------------
@@ -70,18 +74,23 @@ class PageTableVerifier {
   void set_budget_per_call(std::uint32_t n) { per_call_ = n == 0 ? 1 : n; }
   /// Starts a new invocation's budget.
   void begin_call() { budget_ = per_call_; }
+  /// True when the current call's work budget is used up (time to continue later).
   [[nodiscard]] bool budget_exhausted() const { return budget_ == 0; }
+  /// Charges `n` units of work to the current call's budget.
   void consume(std::uint32_t n = 1) { budget_ = budget_ > n ? budget_ - n : 0; }
 
   // ---- statistics for tests ------------------------------------------------------------
   [[nodiscard]] std::uint64_t full_flushes() const { return full_flushes_; }
+  /// Grant PTEs removed implicitly (a table holding them was torn down).
   [[nodiscard]] std::uint64_t implicit_grant_unmaps() const { return implicit_grant_unmaps_; }
+  /// True while devalidation work is queued.
   [[nodiscard]] bool has_pending() const { return pending_head_ != kNoFrame; }
 
   // ---- entry access ----------------------------------------------------------------------
 
   /// The frame's 512 entries (nullptr if it is not RAM).
   std::uint64_t* entries(Mfn m) { return frames_.valid(m) ? plat_.frame_entries(m) : nullptr; }
+  /// Reads an entry word atomically (the guest may be writing it).
   static std::uint64_t load(const std::uint64_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
   /// Replaces *p (expected to hold `old`) by `val` atomically. If only A/D bits changed under
@@ -102,6 +111,7 @@ class PageTableVerifier {
     return Errno::Again;
   }
 
+  /// True for the L4 slots reserved to the hypervisor (256..271).
   static constexpr bool is_xen_l4_slot(PtLevel level, unsigned i) {
     return level == 4 && i >= xen::kFirstXenL4Slot && i <= xen::kLastXenL4Slot;
   }
@@ -185,6 +195,7 @@ class PageTableVerifier {
     if (!s) frames_.put_page(m);
     return s;
   }
+  /// Drops a type and a general reference taken by get_page_and_type.
   void put_page_and_type(Mfn m) {
     put_type(m);
     frames_.put_page(m);

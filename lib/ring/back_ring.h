@@ -37,6 +37,7 @@
 
 namespace pvkit::ring {
 
+/// The backend's view of a shared ring: consumes requests, produces responses (io/ring.h semantics).
 template <RingMessage Req, RingMessage Rsp>
 class BackRing {
  public:
@@ -55,12 +56,15 @@ class BackRing {
     return Status::ok();
   }
 
+  /// True while attached to a shared page.
   [[nodiscard]] bool attached() const { return view_.attached(); }
   /// RING_SIZE.
   [[nodiscard]] std::uint32_t size() const { return view_.size(); }
   /// True once the frontend published an impossible request index.
   [[nodiscard]] bool broken() const { return broken_; }
+  /// The private request consumer index.
   [[nodiscard]] RingIdx req_cons() const { return req_cons_; }
+  /// The private response producer index (not yet pushed).
   [[nodiscard]] RingIdx rsp_prod_pvt() const { return rsp_prod_pvt_; }
 
   /// RING_HAS_UNCONSUMED_REQUESTS, checked: reads req_prod once and answers how many requests

@@ -29,6 +29,7 @@
 
 namespace pvkit::ring {
 
+/// A split-driver backend: maps the frontend's ring, binds its port, serves requests.
 template <BackendOps Ops, RingMessage Req, RingMessage Rsp>
 class BackendChannel {
  public:
@@ -62,10 +63,13 @@ class BackendChannel {
     return Status::ok();
   }
 
+  /// True once the ring is mapped and the port bound.
   [[nodiscard]] bool connected() const { return state_ == State::Connected; }
   /// This end's port of the interdomain channel (the one its upcalls arrive on).
   [[nodiscard]] EvtchnPort local_port() const { return port_; }
+  /// The frontend domain.
   [[nodiscard]] DomId frontend() const { return frontend_; }
+  /// The ring (valid while connected).
   [[nodiscard]] BackRing<Req, Rsp>& ring() { return ring_; }
 
   /// Sends an event to the frontend unconditionally.

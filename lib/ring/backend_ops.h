@@ -32,6 +32,7 @@ struct MappedGrant {
   GrantHandle handle{};
 };
 
+/// What a split-driver backend needs from its platform (see the file comment).
 template <typename O>
 concept BackendOps = requires(O& o, DomId dom, GrantRef ref, bool readonly,
                               const MappedGrant& mapping, EvtchnPort port) {

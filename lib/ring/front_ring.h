@@ -37,6 +37,7 @@
 
 namespace pvkit::ring {
 
+/// The frontend's view of a shared ring: produces requests, consumes responses (io/ring.h semantics).
 template <RingMessage Req, RingMessage Rsp>
 class FrontRing {
  public:
@@ -63,6 +64,7 @@ class FrontRing {
     return Status::ok();
   }
 
+  /// True while attached to a shared page.
   [[nodiscard]] bool attached() const { return view_.attached(); }
   /// RING_SIZE.
   [[nodiscard]] std::uint32_t size() const { return view_.size(); }
@@ -74,7 +76,9 @@ class FrontRing {
   [[nodiscard]] bool full() const { return free_requests() == 0; }
   /// True once the backend published an impossible response index.
   [[nodiscard]] bool broken() const { return broken_; }
+  /// The private request producer index (not yet pushed).
   [[nodiscard]] RingIdx req_prod_pvt() const { return req_prod_pvt_; }
+  /// The private response consumer index.
   [[nodiscard]] RingIdx rsp_cons() const { return rsp_cons_; }
 
   /// Takes the next free slot and copies `req` into it (not yet visible to the backend: call

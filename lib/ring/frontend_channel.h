@@ -31,6 +31,7 @@
 
 namespace pvkit::ring {
 
+/// A split-driver frontend: grants its ring page, allocates a port, sends requests.
 template <FrontendOps Ops, RingMessage Req, RingMessage Rsp>
 class FrontendChannel {
  public:
@@ -64,10 +65,13 @@ class FrontendChannel {
     return Status::ok();
   }
 
+  /// True once the ring is granted and the port allocated.
   [[nodiscard]] bool connected() const { return state_ == State::Connected; }
   /// The (ring-ref, event-channel) pair to publish for the backend.
   [[nodiscard]] RingAdvertisement advertisement() const { return ad_; }
+  /// The backend domain.
   [[nodiscard]] DomId backend() const { return backend_; }
+  /// The ring (valid while connected).
   [[nodiscard]] FrontRing<Req, Rsp>& ring() { return ring_; }
 
   /// Sends an event to the backend unconditionally.

@@ -27,6 +27,7 @@
 
 namespace pvkit::ring {
 
+/// What a split-driver frontend needs from its platform (see the file comment).
 template <typename O>
 concept FrontendOps = requires(O& o, DomId dom, Mfn frame, bool readonly, GrantRef ref,
                                EvtchnPort port) {

@@ -23,6 +23,7 @@
 
 namespace pvkit::ring {
 
+/// The errno a failing GNTST code corresponds to (for Status-returning guest ops).
 [[nodiscard]] constexpr Errno errno_from_gntst(xen::GntStatus s) {
   using G = xen::GntStatus;
   switch (s) {

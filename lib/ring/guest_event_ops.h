@@ -24,6 +24,7 @@
 
 namespace pvkit::ring {
 
+/// Guest-side event-channel operations through hypercalls (alloc_unbound, bind, send, close).
 template <HypercallInvoker H>
 class GuestEventOps {
  public:

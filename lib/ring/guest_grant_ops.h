@@ -33,6 +33,7 @@
 
 namespace pvkit::ring {
 
+/// Guest-side grant operations: the guest's own grant entries, plus map/unmap hypercalls (kMapSlots mapping addresses).
 template <HypercallInvoker H, std::uint32_t kMapSlots = 4>
 class GuestGrantOps {
  public:

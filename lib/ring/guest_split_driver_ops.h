@@ -25,6 +25,7 @@
 
 namespace pvkit::ring {
 
+/// FrontendOps and BackendOps for a PV guest: GuestGrantOps + GuestEventOps over one HypercallInvoker.
 template <HypercallInvoker H, std::uint32_t kMapSlots = 4>
 class GuestSplitDriverOps {
  public:
@@ -32,19 +33,27 @@ class GuestSplitDriverOps {
                       std::uint64_t map_window)
       : grants_(h, table, nr_entries, map_window), events_(h) {}
 
+  /// Grants `to` access to `frame`.
   [[nodiscard]] Result<GrantRef> grant_access(DomId to, Mfn frame, bool readonly) {
     return grants_.grant_access(to, frame, readonly);
   }
+  /// Revokes a grant (Busy while the peer maps it).
   [[nodiscard]] Status end_access(GrantRef ref) { return grants_.end_access(ref); }
+  /// Maps `granter`'s grant `ref`.
   [[nodiscard]] Result<MappedGrant> map_grant(DomId granter, GrantRef ref, bool readonly) {
     return grants_.map_grant(granter, ref, readonly);
   }
+  /// Unmaps a mapping made by map_grant.
   [[nodiscard]] Status unmap_grant(const MappedGrant& m) { return grants_.unmap_grant(m); }
+  /// EVTCHNOP_alloc_unbound for `remote`.
   [[nodiscard]] Result<EvtchnPort> alloc_unbound(DomId remote) { return events_.alloc_unbound(remote); }
+  /// EVTCHNOP_bind_interdomain to `remote`'s `port`.
   [[nodiscard]] Result<EvtchnPort> bind_interdomain(DomId remote, EvtchnPort port) {
     return events_.bind_interdomain(remote, port);
   }
+  /// EVTCHNOP_send.
   [[nodiscard]] Status notify(EvtchnPort port) { return events_.notify(port); }
+  /// EVTCHNOP_close.
   [[nodiscard]] Status close(EvtchnPort port) { return events_.close(port); }
 
  private:

@@ -23,6 +23,7 @@
 
 namespace pvkit::ring {
 
+/// How guest-side code makes a hypercall (see the file comment).
 template <typename H>
 concept HypercallInvoker = requires(H& h, HypercallArgs& args) {
   { h.hypercall(args) } -> std::same_as<std::int64_t>;

@@ -14,6 +14,7 @@
 
 namespace pvkit::ring {
 
+/// What a frontend tells its backend: the ring's grant reference and event-channel port.
 struct RingAdvertisement {
   GrantRef ring_ref{};    ///< xenstore "ring-ref"
   EvtchnPort port{};      ///< xenstore "event-channel"

@@ -18,6 +18,7 @@
 
 namespace pvkit::ring {
 
+/// A free-running ring index (RING_IDX); only differences are meaningful.
 using RingIdx = xen::RingIdx;
 
 /// The error a ring reports once its peer has published an impossible producer index. The ring

@@ -42,6 +42,7 @@ union RingEntry {
 /// Rounds a 32-bit value down to a power of two (io/ring.h's __RD32); 0 stays 0.
 [[nodiscard]] constexpr std::uint32_t round_down_pow2(std::uint32_t x) { return std::bit_floor(x); }
 
+/// The byte layout of a ring of Req/Rsp slots (see the file comment).
 template <RingMessage Req, RingMessage Rsp>
 struct RingLayout {
   using Entry = RingEntry<Req, Rsp>;

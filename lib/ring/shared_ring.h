@@ -24,6 +24,7 @@
 
 namespace pvkit::ring {
 
+/// Bounds-checked access to a shared ring page: header and slots.
 template <RingMessage Req, RingMessage Rsp>
 class SharedRingView {
  public:
@@ -40,6 +41,7 @@ class SharedRingView {
     nr_slots_ = n;
     return Status::ok();
   }
+  /// Forgets the shared page.
   void detach() {
     base_ = nullptr;
     nr_slots_ = 0;
@@ -57,9 +59,11 @@ class SharedRingView {
     store_index(&h->req_prod, start);
   }
 
+  /// True while a page is attached.
   [[nodiscard]] bool attached() const { return base_ != nullptr; }
   /// RING_SIZE: the number of slots (a power of two), 0 when not attached.
   [[nodiscard]] std::uint32_t size() const { return nr_slots_; }
+  /// The ring header (producer/consumer indices, event thresholds) in shared memory.
   [[nodiscard]] xen::SharedRingHeader* header() const {
     return reinterpret_cast<xen::SharedRingHeader*>(base_);
   }

@@ -29,8 +29,11 @@ inline constexpr std::uint32_t kXenVerBuildId = 10;
 
 /// xen_extraversion_t, xen_capabilities_info_t, xen_changeset_info_t, xen_commandline_t.
 using XenExtraversion = std::array<char, 16>;
+/// xen_capabilities_info_t.
 using XenCapabilitiesInfo = std::array<char, 1024>;
+/// xen_changeset_info_t.
 using XenChangesetInfo = std::array<char, 64>;
+/// xen_commandline_t.
 using XenCommandline = std::array<char, 1024>;
 
 /// xen_compile_info_t.

@@ -9,7 +9,7 @@
 //   - functions: free functions, function templates and member functions (not constructors,
 //     destructors, operators, implicit, defaulted or deleted ones);
 // at namespace scope or in the public part of a documented type, outside anonymous
-// namespaces and namespaces named detail/internal/impl, outside function bodies and template
+// namespaces and namespaces named detail/internal/impl or *_detail, outside function bodies and template
 // instantiations, first declarations only (a documented declaration covers later ones).
 // Fields, member aliases (register/entry field layouts such as `using Dpl = BitField<45, 2>;`
 // and trait typedefs), enumerators and constants are not required: they are named fields.
@@ -223,7 +223,8 @@ int main(int argc, char** argv) {
     if (kind == "NamespaceDecl") {
       // "NamespaceDecl 0x.. <range> line:3:11 name" — anonymous ones have no name.
       const bool anon = name.empty() || starts(name, "line:") || starts(name, "col:") || name.find(':') != std::string::npos;
-      const bool hidden = anon || name == "detail" || name == "internal" || name == "impl";
+      const bool hidden = anon || name == "detail" || name == "internal" || name == "impl" ||
+                          (name.size() > 7 && name.compare(name.size() - 7, 7, "_detail") == 0);
       n.role = hidden ? Node::Role::kSkip : Node::Role::kNamespace;
     } else if (kind == "LinkageSpecDecl" || kind == "TranslationUnitDecl") {
       n.role = Node::Role::kNamespace;

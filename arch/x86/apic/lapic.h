@@ -20,6 +20,7 @@
 
 namespace pvkit::x86 {
 
+/// The local APIC through its xAPIC MMIO page: registers, timer, EOI and IPIs.
 class Lapic {
  public:
   // Register offsets (bytes into the MMIO page).
@@ -35,10 +36,12 @@ class Lapic {
   static constexpr std::uint32_t kRegTimerCurrent = 0x390;
   static constexpr std::uint32_t kRegTimerDivide = 0x3E0;
 
+  /// Layout of the spurious-interrupt vector register.
   struct Spurious {
     using Vector = BitField<0, 8, std::uint32_t>;
     using SoftwareEnable = BitFlag<8, std::uint32_t>;
   };
+  /// Layout of the LVT timer register.
   struct LvtTimer {
     using Vector = BitField<0, 8, std::uint32_t>;
     using DeliveryPending = BitFlag<12, std::uint32_t>;
@@ -46,6 +49,7 @@ class Lapic {
     using Mode = BitField<17, 2, std::uint32_t>;  // 0 one-shot, 1 periodic, 2 TSC-deadline
     static constexpr std::uint32_t kOneShot = 0, kPeriodic = 1;
   };
+  /// Layout of the interrupt command register (low half).
   struct Icr {
     using Vector = BitField<0, 8, std::uint32_t>;
     using DeliveryMode = BitField<8, 3, std::uint32_t>;  // 0 fixed, 4 NMI
@@ -59,7 +63,9 @@ class Lapic {
 
   constexpr explicit Lapic(volatile std::uint32_t* mmio = nullptr) : mmio_(mmio) {}
 
+  /// Reads the 32-bit register at byte offset `reg`.
   [[nodiscard]] std::uint32_t read(std::uint32_t reg) const { return mmio_[reg / 4]; }
+  /// Writes the 32-bit register at byte offset `reg`.
   void write(std::uint32_t reg, std::uint32_t v) const { mmio_[reg / 4] = v; }
   /// The register's address, for code that must write it without calling back into C++.
   [[nodiscard]] volatile std::uint32_t* reg_address(std::uint32_t reg) const { return mmio_ + reg / 4; }
@@ -72,7 +78,9 @@ class Lapic {
     write(kRegTpr, 0);
     write(kRegSpurious, Spurious::SoftwareEnable::kBit | Spurious::Vector::make(spurious_vector));
   }
+  /// This CPU's APIC id.
   [[nodiscard]] std::uint32_t id() const { return read(kRegId) >> 24; }
+  /// Signals end of interrupt.
   void eoi() const { write(kRegEoi, 0); }
 
   /// Periodic timer interrupts on `vector` every `count` ticks of the divided bus clock.

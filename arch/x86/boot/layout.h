@@ -26,7 +26,9 @@ inline constexpr std::uint64_t kBootDirectMapSize = std::uint64_t{1} << 30;
 inline constexpr unsigned kHvFirstL4Slot = 256;
 inline constexpr unsigned kHvLastL4Slot = 271;
 
+/// The hypervisor's direct-map address of physical address `phys`.
 inline void* hv_virt(std::uint64_t phys) { return reinterpret_cast<void*>(kHvDirectMapBase + phys); }
+/// The physical address of a direct-map (or image) pointer.
 inline std::uint64_t hv_phys(const void* p) {
   return reinterpret_cast<std::uint64_t>(p) - kHvDirectMapBase;
 }

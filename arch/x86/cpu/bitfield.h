@@ -16,6 +16,7 @@
 
 namespace pvkit::x86 {
 
+/// A named field of bits [Lo, Lo+Width) of a register or descriptor word of type T.
 template <unsigned Lo, unsigned Width, typename T = std::uint64_t>
 struct BitField {
   static_assert(Width >= 1 && Lo + Width <= sizeof(T) * 8, "field must fit its register");
@@ -25,6 +26,7 @@ struct BitField {
   /// The largest value the field can hold.
   static constexpr T kMax = kMask >> Lo;
 
+  /// The field's value in `raw`.
   [[nodiscard]] static constexpr T get(T raw) { return static_cast<T>((raw & kMask) >> Lo); }
   /// `raw` with the field replaced by `v` (bits of `v` beyond the width are dropped).
   [[nodiscard]] static constexpr T set(T raw, T v) {
@@ -37,7 +39,9 @@ struct BitField {
 /// A one-bit flag.
 template <unsigned Bit, typename T = std::uint64_t>
 struct BitFlag : BitField<Bit, 1, T> {
+  /// True if the bit is set in `raw`.
   [[nodiscard]] static constexpr bool test(T raw) { return BitField<Bit, 1, T>::get(raw) != 0; }
+  /// `raw` with the bit set or cleared.
   [[nodiscard]] static constexpr T set(T raw, bool on) { return BitField<Bit, 1, T>::set(raw, on ? 1 : 0); }
   static constexpr T kBit = BitField<Bit, 1, T>::kMask;
 };

@@ -54,6 +54,7 @@ struct EntryHooks {
 
 /// Sets up the boot CPU (see the header comment). Call once, before anything else uses it.
 void cpu_init();
+/// Installs the platform's hooks for SYSCALL, ring-3 faults, the timer and IPIs.
 void set_entry_hooks(const EntryHooks& hooks);
 
 /// This CPU's block (through GS).
@@ -83,6 +84,7 @@ void run_user(TrapFrame& frame);
 const Lapic& lapic();
 /// Periodic timer interrupts (vector kVecTimer) every `count` divided-by-16 bus ticks.
 void timer_start(std::uint32_t count);
+/// Stops the periodic timer.
 void timer_stop();
 
 /// Reads the faulting address saved at the last #PF entry on this CPU.

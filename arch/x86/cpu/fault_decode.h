@@ -23,6 +23,7 @@
 
 namespace pvkit::x86 {
 
+/// Layout of a selector error code (#GP, #NP, #SS, #TS).
 struct SelectorErrorCode {
   using External = BitFlag<0>;
   using Idt = BitFlag<1>;
@@ -30,6 +31,7 @@ struct SelectorErrorCode {
   using Index = BitField<3, 13>;
 };
 
+/// Layout of a page-fault error code.
 struct PageFaultErrorCode {
   using Present = BitFlag<0>;
   using Write = BitFlag<1>;

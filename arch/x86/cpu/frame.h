@@ -51,6 +51,7 @@
 
 namespace pvkit::x86 {
 
+/// Every register of an interrupted context, saved by the entry code (ring 3 or ring 0).
 struct TrapFrame {
   std::uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
   std::uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
@@ -59,6 +60,7 @@ struct TrapFrame {
   // The hardware IRET frame.
   std::uint64_t rip, cs, rflags, rsp, ss;
 
+  /// True if the frame was interrupted in ring 3.
   [[nodiscard]] constexpr bool from_user() const { return (cs & 3) == 3; }
 };
 static_assert(sizeof(TrapFrame) == PVKIT_FRAME_SIZE && sizeof(TrapFrame) % 16 == 0);

@@ -56,6 +56,7 @@ inline void reexecute_hypercall(TrapFrame& f, const HypercallArgs& a) {
   f.rip -= kSyscallInsnLen;
 }
 
+/// Completes a hypercall with `result`: re-executes it for -ERESTART (arguments rewritten), else returns the result in RAX.
 inline void complete_hypercall(TrapFrame& f, const HypercallArgs& a, std::int64_t result) {
   if (is_restart(result)) {
     reexecute_hypercall(f, a);

@@ -78,15 +78,21 @@ class GateDescriptor {
     g.high_ = handler >> 32;
     return g;
   }
+  /// The handler's address.
   [[nodiscard]] constexpr std::uint64_t offset() const {
     return OffsetLow::get(low_) | (OffsetMid::get(low_) << 16) | ((high_ & 0xFFFFFFFF) << 32);
   }
+  /// The code selector the gate switches to.
   [[nodiscard]] constexpr Selector selector() const {
     return Selector{static_cast<std::uint16_t>(CodeSelector::get(low_))};
   }
+  /// The interrupt stack table slot (0: none).
   [[nodiscard]] constexpr unsigned ist() const { return static_cast<unsigned>(Ist::get(low_)); }
+  /// The privilege level allowed to raise the vector with INT.
   [[nodiscard]] constexpr unsigned dpl() const { return static_cast<unsigned>(Dpl::get(low_)); }
+  /// The gate type (0xE interrupt, 0xF trap).
   [[nodiscard]] constexpr unsigned type() const { return static_cast<unsigned>(Type::get(low_)); }
+  /// True if the gate is present.
   [[nodiscard]] constexpr bool present() const { return Present::test(low_); }
 
  private:
@@ -95,8 +101,10 @@ class GateDescriptor {
 };
 static_assert(sizeof(GateDescriptor) == 16);
 
+/// The 256-entry interrupt descriptor table.
 struct alignas(16) Idt {
   std::array<GateDescriptor, 256> gates;
+  /// The value for LIDT's limit field.
   [[nodiscard]] static constexpr std::uint16_t limit() { return 256 * 16 - 1; }
 };
 

@@ -24,6 +24,7 @@ inline constexpr std::uint32_t kMsrFsBase = 0xC0000100;
 inline constexpr std::uint32_t kMsrGsBase = 0xC0000101;
 inline constexpr std::uint32_t kMsrKernelGsBase = 0xC0000102;
 
+/// Layout of the EFER MSR.
 struct Efer {
   using SyscallEnable = BitFlag<0>;
   using LongModeEnable = BitFlag<8>;
@@ -31,6 +32,7 @@ struct Efer {
   using NoExecuteEnable = BitFlag<11>;
 };
 
+/// Layout of CR0.
 struct Cr0 {
   using ProtectionEnable = BitFlag<0>;
   using MonitorCoprocessor = BitFlag<1>;
@@ -41,6 +43,7 @@ struct Cr0 {
   using Paging = BitFlag<31>;
 };
 
+/// Layout of CR4.
 struct Cr4 {
   using Pae = BitFlag<5>;
   using PageGlobal = BitFlag<7>;
@@ -49,6 +52,7 @@ struct Cr4 {
   using Smap = BitFlag<21>;
 };
 
+/// Layout of the IA32_APIC_BASE MSR.
 struct ApicBaseMsr {
   using BootstrapProcessor = BitFlag<8>;
   using X2ApicEnable = BitFlag<10>;

@@ -34,6 +34,7 @@ inline constexpr unsigned kMaxCpus = PVKIT_MAX_CPUS;
 struct TssBlock;
 struct Gdt;
 
+/// This CPU's block, addressed through %gs while in the hypervisor.
 struct PerCpu {
   PerCpu* self;               // %gs:0 -> this block
   std::uint64_t kstack_top;   // the stack for entries from ring 3 (== TSS.RSP0)

@@ -36,13 +36,18 @@ class Selector {
 
   constexpr Selector() = default;
   constexpr explicit Selector(std::uint16_t raw) : raw_(raw) {}
+  /// The GDT selector of entry `index` with requested privilege `rpl`.
   [[nodiscard]] static constexpr Selector gdt(unsigned index, unsigned rpl) {
     return Selector{static_cast<std::uint16_t>(Index::make(static_cast<std::uint16_t>(index)) |
                                                Rpl::make(static_cast<std::uint16_t>(rpl)))};
   }
+  /// The descriptor-table index.
   [[nodiscard]] constexpr unsigned index() const { return Index::get(raw_); }
+  /// The requested privilege level.
   [[nodiscard]] constexpr unsigned rpl() const { return Rpl::get(raw_); }
+  /// True if the selector names the LDT.
   [[nodiscard]] constexpr bool ldt() const { return Ti::test(raw_); }
+  /// The 16-bit selector value.
   [[nodiscard]] constexpr std::uint16_t raw() const { return raw_; }
   /// The selector's byte offset into the table (index * 8).
   [[nodiscard]] constexpr std::uint32_t offset() const { return index() * 8u; }
@@ -85,18 +90,27 @@ class SegmentDescriptor {
     return SegmentDescriptor{flat(dpl) | Default32::kBit};
   }
 
+  /// True if the descriptor is present.
   [[nodiscard]] constexpr bool present() const { return Present::test(raw_); }
+  /// The descriptor privilege level.
   [[nodiscard]] constexpr unsigned dpl() const { return static_cast<unsigned>(Dpl::get(raw_)); }
+  /// True for a code segment.
   [[nodiscard]] constexpr bool executable() const { return Executable::test(raw_); }
+  /// True for a 64-bit code segment (L).
   [[nodiscard]] constexpr bool long_mode() const { return Long::test(raw_); }
+  /// The D/B bit.
   [[nodiscard]] constexpr bool default32() const { return Default32::test(raw_); }
+  /// True for a code or data (not system) descriptor.
   [[nodiscard]] constexpr bool code_or_data() const { return CodeOrData::test(raw_); }
+  /// The 32-bit base.
   [[nodiscard]] constexpr std::uint32_t base() const {
     return static_cast<std::uint32_t>(BaseLow::get(raw_) | (BaseHigh::get(raw_) << 24));
   }
+  /// The 20-bit limit (in granularity units).
   [[nodiscard]] constexpr std::uint32_t limit() const {
     return static_cast<std::uint32_t>(LimitLow::get(raw_) | (LimitHigh::get(raw_) << 16));
   }
+  /// The 8-byte descriptor as stored.
   [[nodiscard]] constexpr std::uint64_t raw() const { return raw_; }
 
  private:
@@ -129,15 +143,21 @@ class SystemDescriptor {
     d.high_ = base >> 32;
     return d;
   }
+  /// The 64-bit base.
   [[nodiscard]] constexpr std::uint64_t base() const {
     return BaseLow::get(low_) | (BaseMid::get(low_) << 24) | (high_ << 32);
   }
+  /// The byte limit.
   [[nodiscard]] constexpr std::uint32_t limit() const {
     return static_cast<std::uint32_t>(LimitLow::get(low_) | (LimitHigh::get(low_) << 16));
   }
+  /// The system descriptor type (9 available TSS, 0xB busy).
   [[nodiscard]] constexpr unsigned type() const { return static_cast<unsigned>(Type::get(low_)); }
+  /// True if the descriptor is present.
   [[nodiscard]] constexpr bool present() const { return Present::test(low_); }
+  /// The low 8 bytes as stored.
   [[nodiscard]] constexpr std::uint64_t low() const { return low_; }
+  /// The high 8 bytes as stored.
   [[nodiscard]] constexpr std::uint64_t high() const { return high_; }
 
  private:
@@ -170,15 +190,19 @@ inline constexpr std::uint64_t star_msr_value() {
 inline constexpr Selector syscall_cs(std::uint64_t star) {
   return Selector{static_cast<std::uint16_t>((star >> 32) & 0xFFFC)};
 }
+/// SS loaded by SYSCALL.
 inline constexpr Selector syscall_ss(std::uint64_t star) {
   return Selector{static_cast<std::uint16_t>(((star >> 32) + 8) & 0xFFFF)};
 }
+/// CS loaded by a 64-bit SYSRET.
 inline constexpr Selector sysret64_cs(std::uint64_t star) {
   return Selector{static_cast<std::uint16_t>((((star >> 48) + 16) & 0xFFFF) | 3)};
 }
+/// SS loaded by SYSRET.
 inline constexpr Selector sysret_ss(std::uint64_t star) {
   return Selector{static_cast<std::uint16_t>((((star >> 48) + 8) & 0xFFFF) | 3)};
 }
+/// CS loaded by a 32-bit SYSRET.
 inline constexpr Selector sysret32_cs(std::uint64_t star) {
   return Selector{static_cast<std::uint16_t>(((star >> 48) & 0xFFFF) | 3)};
 }
@@ -204,7 +228,9 @@ struct alignas(16) Gdt {
     entries[kTss.index()] = t.low();
     entries[kTss.index() + 1] = t.high();
   }
+  /// Stores descriptor `d` at selector `s`.
   void set(Selector s, SegmentDescriptor d) { entries[s.index()] = d.raw(); }
+  /// The descriptor at selector `s`.
   [[nodiscard]] SegmentDescriptor get(Selector s) const { return SegmentDescriptor{entries[s.index()]}; }
   /// The value for LGDT's limit field.
   [[nodiscard]] static constexpr std::uint16_t limit() { return kGdtEntries * 8 - 1; }

@@ -34,6 +34,7 @@ unsigned cpus_online();
 
 // Internal to the CPU layer.
 void cpu_init_ap(unsigned id);
+/// True if `va` is inside an application processor's stack guard page.
 bool is_ap_stack_guard(std::uint64_t va);
 
 }  // namespace pvkit::x86

@@ -65,6 +65,7 @@ struct Line {
 };
 }  // namespace dump_detail
 
+/// Writes the fault dump of frame `f` and control registers `cr` line by line to `sink`.
 template <typename Sink>
 void dump_trap(const TrapFrame& f, const ControlRegs& cr, Sink&& sink) {
   dump_detail::Line l;

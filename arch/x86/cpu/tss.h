@@ -20,6 +20,7 @@
 
 namespace pvkit::x86 {
 
+/// The 64-bit task-state segment (RSP0, IST stacks, I/O bitmap base).
 struct [[gnu::packed]] Tss64 {
   std::uint32_t reserved0;
   std::uint64_t rsp[3];  // stacks for entries from rings 3..1 into rings 0..2
@@ -47,6 +48,7 @@ class IoBitmap {
   void allow(std::uint32_t first, std::uint32_t count = 1) { set_range(first, count, false); }
   /// Denies `count` ports from `first`.
   void deny(std::uint32_t first, std::uint32_t count = 1) { set_range(first, count, true); }
+  /// True if a one-byte access to `port` is allowed.
   [[nodiscard]] bool allowed(std::uint32_t port) const {
     return port < kPorts && (bits_[port / 8] & (1u << (port % 8))) == 0;
   }
@@ -58,6 +60,7 @@ class IoBitmap {
     }
     return true;
   }
+  /// The bitmap's trailing byte (always 0xFF: accesses past port 0xFFFF are denied).
   [[nodiscard]] std::uint8_t trailing_byte() const { return bits_[kBytes - 1]; }
 
  private:
@@ -78,6 +81,7 @@ struct alignas(64) TssBlock {
   /// The TSS descriptor's limit: the bitmap's trailing byte is the last byte inside it.
   static constexpr std::uint32_t kLimit = sizeof(Tss64) + IoBitmap::kBytes - 1;
 
+  /// Resets the TSS, points it at the I/O bitmap and denies every port.
   void init() {
     tss = Tss64{};
     tss.iomap_base = static_cast<std::uint16_t>(sizeof(Tss64));

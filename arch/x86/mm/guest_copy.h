@@ -47,13 +47,16 @@ inline constexpr bool guest_range_ok(std::uint64_t va, std::uint64_t n) {
   return last < kHvRangeFirst || va > kHvRangeLast;
 }
 
+/// The GuestMemory of the address space currently loaded in CR3 (fault-recovering copies).
 struct CurrentGuestMemory {
+  /// Copies `n` bytes from the guest; Errno::Fault for any inaccessible or non-guest byte.
   [[nodiscard]] Status copy_from_guest(void* dst, VirtAddr va, std::size_t n) {
     if (!guest_range_ok(va.value(), n)) return Status{Errno::Fault};
     if (n == 0) return Status::ok();
     return pvkit_x86_copy_guest(dst, reinterpret_cast<const void*>(va.value()), n) == 0 ? Status::ok()
                                                                                       : Status{Errno::Fault};
   }
+  /// Copies `n` bytes to the guest; Errno::Fault for any unwritable or non-guest byte.
   [[nodiscard]] Status copy_to_guest(VirtAddr va, const void* src, std::size_t n) {
     if (!guest_range_ok(va.value(), n)) return Status{Errno::Fault};
     if (n == 0) return Status::ok();

@@ -45,6 +45,7 @@ inline constexpr bool in_hv_slots(std::uint64_t va) {
   return is_canonical(va) && slot >= kHvFirstL4Slot && slot <= kHvLastL4Slot;
 }
 
+/// 4-level x86-64 page tables the hypervisor builds for itself or a ring-3 task (pages from `Alloc`, reached through `Map`).
 template <PageAllocator Alloc, PhysMap Map>
 class PageTables {
  public:
@@ -129,7 +130,9 @@ class PageTables {
     root_ = nullptr;
   }
 
+  /// The physical address of the L4 table (the CR3 value).
   [[nodiscard]] std::uint64_t root_phys() const { return map_.to_phys(root_); }
+  /// The L4 table.
   [[nodiscard]] const Pte* root() const { return root_; }
 
  private:

@@ -18,6 +18,7 @@
 
 namespace pvkit::x86 {
 
+/// How table code turns physical addresses into pointers (see the file comment).
 template <typename M>
 concept PhysMap = requires(const M& m, std::uint64_t pa, const void* p) {
   { m.to_virt(pa) } -> std::same_as<void*>;
@@ -26,14 +27,18 @@ concept PhysMap = requires(const M& m, std::uint64_t pa, const void* p) {
 
 /// The hypervisor's direct map of low physical memory (boot/layout.h).
 struct HvDirectMap {
+  /// The direct-map pointer of `pa`.
   [[nodiscard]] void* to_virt(std::uint64_t pa) const { return hv_virt(pa); }
+  /// The physical address of direct-map pointer `p`.
   [[nodiscard]] std::uint64_t to_phys(const void* p) const { return hv_phys(p); }
 };
 static_assert(PhysMap<HvDirectMap>);
 
 /// Host tests: a pointer's value is its "physical" address.
 struct IdentityPhysMap {
+  /// `pa` itself as a pointer (host tests).
   [[nodiscard]] void* to_virt(std::uint64_t pa) const { return reinterpret_cast<void*>(pa); }
+  /// `p` itself as an address (host tests).
   [[nodiscard]] std::uint64_t to_phys(const void* p) const { return reinterpret_cast<std::uint64_t>(p); }
 };
 static_assert(PhysMap<IdentityPhysMap>);

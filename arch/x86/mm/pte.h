@@ -18,6 +18,7 @@
 
 namespace pvkit::x86 {
 
+/// An x86-64 page-table entry with named fields.
 class Pte {
  public:
   using Present = BitFlag<0>;
@@ -47,28 +48,48 @@ class Pte {
     return leaf(pa).with_writable(true).with_user(user);
   }
 
+  /// P: the entry maps something.
   [[nodiscard]] constexpr bool present() const { return Present::test(raw_); }
+  /// R/W: writes allowed.
   [[nodiscard]] constexpr bool writable() const { return Writable::test(raw_); }
+  /// U/S: ring 3 may access.
   [[nodiscard]] constexpr bool user() const { return User::test(raw_); }
+  /// PWT.
   [[nodiscard]] constexpr bool write_through() const { return WriteThrough::test(raw_); }
+  /// PCD.
   [[nodiscard]] constexpr bool cache_disable() const { return CacheDisable::test(raw_); }
+  /// A: accessed.
   [[nodiscard]] constexpr bool accessed() const { return Accessed::test(raw_); }
+  /// D: dirty.
   [[nodiscard]] constexpr bool dirty() const { return Dirty::test(raw_); }
   /// PS: a large page at L3/L2 (at L1 the same bit is PAT).
   [[nodiscard]] constexpr bool large() const { return PageSize::test(raw_); }
+  /// G: global.
   [[nodiscard]] constexpr bool global() const { return Global::test(raw_); }
+  /// NX: no instruction fetch.
   [[nodiscard]] constexpr bool nx() const { return NoExecute::test(raw_); }
+  /// The software-available bits.
   [[nodiscard]] constexpr std::uint64_t avail() const { return AvailLow::get(raw_) | (AvailHigh::get(raw_) << 3); }
+  /// The physical address mapped.
   [[nodiscard]] constexpr std::uint64_t address() const { return Address::get(raw_) << 12; }
+  /// The 64-bit entry as stored.
   [[nodiscard]] constexpr std::uint64_t raw() const { return raw_; }
 
+  /// This entry with R/W set to `v`.
   [[nodiscard]] constexpr Pte with_writable(bool v) const { return Pte{Writable::set(raw_, v)}; }
+  /// This entry with U/S set to `v`.
   [[nodiscard]] constexpr Pte with_user(bool v) const { return Pte{User::set(raw_, v)}; }
+  /// This entry with PWT set to `v`.
   [[nodiscard]] constexpr Pte with_write_through(bool v) const { return Pte{WriteThrough::set(raw_, v)}; }
+  /// This entry with PCD set to `v`.
   [[nodiscard]] constexpr Pte with_cache_disable(bool v) const { return Pte{CacheDisable::set(raw_, v)}; }
+  /// This entry with PS (large page) set to `v`.
   [[nodiscard]] constexpr Pte with_large(bool v) const { return Pte{PageSize::set(raw_, v)}; }
+  /// This entry with G set to `v`.
   [[nodiscard]] constexpr Pte with_global(bool v) const { return Pte{Global::set(raw_, v)}; }
+  /// This entry with NX set to `v`.
   [[nodiscard]] constexpr Pte with_nx(bool v) const { return Pte{NoExecute::set(raw_, v)}; }
+  /// This entry with the software-available bits set to `v`.
   [[nodiscard]] constexpr Pte with_avail(std::uint64_t v) const {
     return Pte{AvailHigh::set(AvailLow::set(raw_, v & 7), v >> 3)};
   }

@@ -17,9 +17,11 @@
 
 namespace pvkit::x86 {
 
+/// N zero-filled 4 KiB pages in the image's .bss: a PageAllocator without a heap.
 template <std::size_t N>
 class StaticPagePool {
  public:
+  /// A zero-filled page, or nullptr when all N are in use.
   void* alloc_page() {
     void* p = nullptr;
     if (free_ != nullptr) {
@@ -34,6 +36,7 @@ class StaticPagePool {
     ++live_;
     return p;
   }
+  /// Returns a page from alloc_page() (nullptr is ignored).
   void free_page(void* p) {
     if (p == nullptr) return;
     auto* node = static_cast<FreeNode*>(p);
@@ -41,7 +44,9 @@ class StaticPagePool {
     free_ = node;
     --live_;
   }
+  /// Pages currently handed out.
   [[nodiscard]] std::size_t live_pages() const { return live_; }
+  /// The number of pages in the pool.
   [[nodiscard]] static constexpr std::size_t capacity() { return N; }
 
  private:

@@ -14,10 +14,13 @@
 
 namespace pvkit::x86 {
 
+/// Flushes one page's TLB entry on this CPU.
 inline void flush_tlb_page(std::uint64_t va) { invlpg(va); }
 
+/// Flushes this CPU's non-global TLB entries (CR3 reload).
 inline void flush_tlb_non_global() { write_cr3(read_cr3()); }
 
+/// Flushes this CPU's whole TLB, global entries included (CR4.PGE toggle).
 inline void flush_tlb_all() {
   std::uint64_t cr4;
   asm volatile("mov %%cr4, %0" : "=r"(cr4));
