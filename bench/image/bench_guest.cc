@@ -17,6 +17,8 @@
 //   domain_switch        half a SCHEDOP_yield round trip while the peer loops on yield.
 // Rendezvous without xenstore: A grants a page of its own (ref 8) to B carrying its unbound
 // port; B grants a page of its own (ref 8) to A, maps A's page, binds the port and sets `ready`.
+// `profile=N` (alone, one domain): only N null hypercalls, for profile_hypercall.sh, which diffs
+// QEMU execution traces of N=1000 and N=0 runs to attribute the instructions to functions.
 // The last line is "bench_guest: SUCCESS" (then poweroff) or "bench_guest: FAILURE (...)".
 #include <cstdint>
 
@@ -258,6 +260,11 @@ int role_b(const g::xen::StartInfo& si, g::xen::DomId peer) {
 
 int guest_main(const g::xen::StartInfo& si) {
   if (!g::start_info_magic_ok(si)) return fail("start_info magic", 0);
+  if (auto n = g::cmdline_u64(si, "profile")) {
+    for (std::uint64_t i = 0; i < *n; ++i) (void)g::HYPERVISOR_xen_version(0, nullptr);
+    g::print("bench_guest: SUCCESS\n");
+    return 0;
+  }
   const bool a = g::cmdline_u64(si, "measure").value_or(0) != 0;
   const auto peer = static_cast<g::xen::DomId>(g::cmdline_u64(si, "peer").value_or(1));
   if (auto s = g::init_events(si); !s) return fail("init_events", s.guest_value());
