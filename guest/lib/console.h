@@ -48,10 +48,12 @@ class ConsoleSink {
   ConsoleSink(const ConsoleSink&) = delete;
   ConsoleSink& operator=(const ConsoleSink&) = delete;
   ~ConsoleSink() { flush(); }
+  /// Buffers one character (writes the buffer out when it is full).
   void put(char c) {
     buf_[n_++] = c;
     if (n_ == sizeof(buf_)) flush();
   }
+  /// Writes the buffered characters to the console now.
   void flush() {
     if (n_ != 0) console_write(buf_, n_);
     n_ = 0;

@@ -33,6 +33,7 @@ namespace pvkit::guest {
 /// Upcall handler: called with events masked, after the port's pending bit was cleared.
 using EventHandler = void (*)(xen::EvtchnPort port, void* arg);
 
+/// Per-port handlers for event upcalls, for ports 0 .. NrPorts-1.
 template <std::size_t NrPorts>
 class EventDispatcher {
   static_assert(NrPorts > 0 && NrPorts <= xen::kEvtchn2LevelPorts,
@@ -53,6 +54,7 @@ class EventDispatcher {
   void unbind(xen::EvtchnPort port) {
     if (port < NrPorts) slots_[port] = Slot{};
   }
+  /// True if a handler is bound to `port`.
   [[nodiscard]] bool bound(xen::EvtchnPort port) const {
     return port < NrPorts && slots_[port].fn != nullptr;
   }

@@ -32,6 +32,7 @@
 extern "C" {
 /// Assembly entry points of the guest runtime (guest/runtime/upcall.S).
 void pvkit_guest_hypervisor_callback();
+/// The failsafe callback entry (registered with CALLBACKTYPE_failsafe).
 void pvkit_guest_failsafe_callback();
 }
 
@@ -39,6 +40,7 @@ namespace pvkit::guest {
 
 /// Ports a pvkit guest can bind handlers to.
 inline constexpr std::size_t kGuestEventPorts = 1024;
+/// The dispatcher type the guest runtime uses (kGuestEventPorts ports).
 using GuestEventDispatcher = EventDispatcher<kGuestEventPorts>;
 
 namespace detail {

@@ -27,6 +27,7 @@ concept CharSink = requires(S& s, char c) { s.put(c); };
 
 /// One formatted argument, type-erased by value (no pointers into the caller's varargs).
 struct FmtArg {
+  /// What the argument holds.
   enum class Kind : std::uint8_t { Signed, Unsigned, Pointer, String, Char };
   Kind kind = Kind::Unsigned;
   std::uint64_t u = 0;        ///< integer value (two's complement for Signed), pointer, char
@@ -195,6 +196,7 @@ struct ArraySink {
   std::size_t cap;  ///< including the NUL
   std::size_t len = 0;
   std::size_t dropped = 0;
+  /// Appends one character (counted as dropped when the buffer is full; always NUL-terminated).
   constexpr void put(char c) {
     if (len + 1 < cap) {
       buf[len++] = c;

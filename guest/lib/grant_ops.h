@@ -60,6 +60,7 @@ struct GrantMapping {
   long rc = 0;                                ///< the hypercall's own result
   std::int16_t status = 0;                    ///< GNTST_* of the element
   xen::GrantHandle handle = 0;                ///< valid when ok()
+  /// True if both the hypercall and the element succeeded.
   [[nodiscard]] bool ok() const { return rc == 0 && status == 0; }
 };
 
@@ -82,6 +83,7 @@ inline GrantMapping grant_map(xen::DomId dom, xen::GrantRef ref, PageSlot* slot,
 struct GrantUnmapping {
   long rc = 0;              ///< the hypercall's own result
   std::int16_t status = 0;  ///< GNTST_* of the element
+  /// True if both the hypercall and the element succeeded.
   [[nodiscard]] bool ok() const { return rc == 0 && status == 0; }
 };
 

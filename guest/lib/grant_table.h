@@ -30,6 +30,7 @@
 
 namespace pvkit::guest {
 
+/// The guest's own v1 grant table of NrEntries entries: grant and revoke access to its frames.
 template <std::uint32_t NrEntries>
 class GrantTable {
   static_assert(NrEntries > xen::kGnttabNrReservedEntries);
@@ -49,6 +50,7 @@ class GrantTable {
     used_ = {};
     return Status::ok();
   }
+  /// Number of entries.
   [[nodiscard]] std::uint32_t size() const { return nr_; }
 
   /// Reserves a free reference (>= 8). Errno::NoSpc when every entry is in use.

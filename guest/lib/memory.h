@@ -63,6 +63,7 @@ class PhysMap {
     if (!pfn) return pfn.status();
     return pfn_to_mfn(*pfn);
   }
+  /// Pages of the domain (start_info's nr_pages).
   [[nodiscard]] std::uint64_t nr_pages() const { return nr_pages_; }
 
  private:

@@ -51,6 +51,7 @@ inline void count_event(xen::EvtchnPort, void* counter) {
 }
 }  // namespace detail
 
+/// The frontend half of a split ring: grants a ring page and offers a port (undo on failure).
 template <ring::RingMessage Req, ring::RingMessage Rsp>
 class RingFrontend {
  public:
@@ -114,8 +115,11 @@ class RingFrontend {
     return evtchn_close(port_);
   }
 
+  /// The event-channel port offered to the backend.
   [[nodiscard]] xen::EvtchnPort port() const { return port_; }
+  /// Events received on the port so far.
   [[nodiscard]] std::uint64_t events_received() const { return events_; }
+  /// The frontend ring.
   [[nodiscard]] ring::FrontRing<Req, Rsp>& ring() { return ring_; }
 
  private:
@@ -126,6 +130,7 @@ class RingFrontend {
   bool connected_ = false;
 };
 
+/// The backend half of a split ring: maps the granted ring, binds the port (undo on failure).
 template <ring::RingMessage Req, ring::RingMessage Rsp>
 class RingBackend {
  public:
@@ -199,9 +204,13 @@ class RingBackend {
     return !unmapped ? unmapped : closed;
   }
 
+  /// The bound local event-channel port.
   [[nodiscard]] xen::EvtchnPort port() const { return port_; }
+  /// The grant handle of the mapped ring.
   [[nodiscard]] xen::GrantHandle handle() const { return handle_; }
+  /// Events received on the port so far.
   [[nodiscard]] std::uint64_t events_received() const { return events_; }
+  /// The backend ring.
   [[nodiscard]] ring::BackRing<Req, Rsp>& ring() { return ring_; }
 
  private:

@@ -20,7 +20,9 @@
 
 namespace pvkit::guest::xen {
 
+/// grant_ref_t.
 using GrantRef = std::uint32_t;     ///< grant_ref_t
+/// grant_handle_t.
 using GrantHandle = std::uint32_t;  ///< grant_handle_t
 
 /// GNTTABOP_* (grant_table.h).

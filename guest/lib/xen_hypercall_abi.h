@@ -50,6 +50,7 @@ using pvkit::xen::kXenVerGetFeatures;
 using pvkit::xen::kXenVerPagesize;
 using pvkit::xen::kXenVerVersion;
 inline constexpr std::size_t kXenExtraversionLen = sizeof(pvkit::xen::XenExtraversion);
+/// xen_feature_info_t (XENVER_get_features).
 using FeatureInfo = pvkit::xen::XenFeatureInfo;
 
 /// SCHEDOP_* and SHUTDOWN_* (sched.h), struct sched_shutdown {reason}.

@@ -62,12 +62,17 @@ class Pte {
     return Pte{((mfn << kFrameShift) & kFrameMask) | kPresent | kUser | kAccessed | kDirty |
                kNoExecute};
   }
+  /// This entry with R/W set to `w`.
   [[nodiscard]] constexpr Pte with_writable(bool w) const {
     return Pte{w ? (raw_ | kWritable) : (raw_ & ~kWritable)};
   }
+  /// The 64-bit entry as stored.
   [[nodiscard]] constexpr std::uint64_t raw() const { return raw_; }
+  /// P: the entry maps something.
   [[nodiscard]] constexpr bool present() const { return (raw_ & kPresent) != 0; }
+  /// R/W: writes allowed.
   [[nodiscard]] constexpr bool writable() const { return (raw_ & kWritable) != 0; }
+  /// The machine frame the entry names.
   [[nodiscard]] constexpr std::uint64_t mfn() const { return (raw_ & kFrameMask) >> kFrameShift; }
 
  private:

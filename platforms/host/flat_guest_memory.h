@@ -26,6 +26,7 @@
 
 namespace pvkit::host {
 
+/// A GuestMemory made of host buffers mapped at guest addresses (see the file comment).
 class FlatGuestMemory {
  public:
   /// Maps `size` zeroed bytes at `base`; returns the host pointer backing them.
@@ -42,12 +43,14 @@ class FlatGuestMemory {
     Region* r = find(va.value(), 1);
     return r ? r->bytes.data() + (va.value() - r->base) : nullptr;
   }
+  /// The host object of type T at guest address `va`, or nullptr if not fully mapped.
   template <typename T>
   T* host_obj(VirtAddr va) {
     Region* r = find(va.value(), sizeof(T));
     return r ? reinterpret_cast<T*>(r->bytes.data() + (va.value() - r->base)) : nullptr;
   }
 
+  /// GuestMemory: Errno::Fault unless every byte is mapped.
   Status copy_from_guest(void* dst, VirtAddr va, std::size_t n) {
     ++reads_;
     if (n == 0) return Status::ok();
@@ -56,6 +59,7 @@ class FlatGuestMemory {
     std::memcpy(dst, r->bytes.data() + (va.value() - r->base), n);
     return Status::ok();
   }
+  /// GuestMemory: Errno::Fault unless every byte is mapped writable.
   Status copy_to_guest(VirtAddr va, const void* src, std::size_t n) {
     ++writes_;
     if (n == 0) return Status::ok();
@@ -67,6 +71,7 @@ class FlatGuestMemory {
 
   /// How many copies were attempted (tests assert "no side effect" with these).
   [[nodiscard]] std::uint64_t reads() const { return reads_; }
+  /// How many copies to the guest were attempted.
   [[nodiscard]] std::uint64_t writes() const { return writes_; }
 
  private:

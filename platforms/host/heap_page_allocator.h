@@ -18,8 +18,10 @@
 
 namespace pvkit::host {
 
+/// A PageAllocator over the host heap that counts live pages and can be limited.
 class HeapPageAllocator {
  public:
+  /// A zero-filled 4 KiB page, or nullptr beyond the limit.
   void* alloc_page() {
     if (live_.fetch_add(1) >= limit_.load()) {
       live_.fetch_sub(1);
@@ -33,12 +35,15 @@ class HeapPageAllocator {
     std::memset(p, 0, 4096);
     return p;
   }
+  /// Frees a page from alloc_page() (nullptr is ignored).
   void free_page(void* p) {
     if (p == nullptr) return;
     live_.fetch_sub(1);
     std::free(p);
   }
+  /// Limits the live pages (later allocations fail: out-of-memory tests).
   void set_limit(std::int64_t pages) { limit_.store(pages); }
+  /// Pages allocated and not yet freed.
   [[nodiscard]] std::int64_t live_pages() const { return live_.load(); }
 
  private:

@@ -68,12 +68,15 @@ void guest_2l_set_mask(Layout* s, std::uint32_t port, bool masked) {
 class FifoGuest {
  public:
   explicit FifoGuest(xen::EvtchnFifoControlBlock* cb) : cb_(cb) {}
+  /// Adds an event-array page (as the guest's EVTCHNOP_expand_array would).
   void add_page(std::uint32_t* page) { pages_.push_back(page); }
 
+  /// The event word of `port`, or nullptr beyond the pages added.
   [[nodiscard]] std::uint32_t* word(std::uint32_t port) const {
     const std::uint32_t p = port / xen::kEvtchnFifoWordsPerPage;
     return p < pages_.size() ? pages_[p] + port % xen::kEvtchnFifoWordsPerPage : nullptr;
   }
+  /// Sets or clears MASKED of `port` as the guest would.
   void set_masked(std::uint32_t port, bool masked) {
     if (std::uint32_t* w = word(port)) {
       if (masked) {

@@ -35,6 +35,7 @@
 
 namespace pvkit::host {
 
+/// The host EventPlatform for tests: heap pages, simulated guest frames, counted kicks with waiters, a PIRQ allow-list.
 class HostEventPlatform {
  public:
   static constexpr std::uint32_t kMaxDomains = 64;
@@ -49,7 +50,9 @@ class HostEventPlatform {
 
   // PageAllocator
   void* alloc_page() { return alloc_.alloc_page(); }
+  /// Returns a page to the heap allocator.
   void free_page(void* p) { alloc_.free_page(p); }
+  /// The underlying allocator (tests set limits and count live pages).
   HeapPageAllocator& allocator() { return alloc_; }
 
   /// Creates a zeroed guest frame owned by `owner`; returns its host address.
@@ -62,11 +65,13 @@ class HostEventPlatform {
     }
     return f.page;
   }
+  /// A guest frame (created on first use) viewed as a T.
   template <typename T>
   T* guest_frame_as(DomId owner, Gfn gfn) {
     return reinterpret_cast<T*>(add_guest_frame(owner, gfn));
   }
 
+  /// EventPlatform: the host address of a frame added for `d` (Errno::Inval for any other), counted as mapped.
   Result<void*> map_guest_frame(DomId d, Gfn gfn) {
     std::lock_guard<std::mutex> g(mu_);
     auto it = frames_.find({d.value(), gfn.value()});
@@ -75,6 +80,7 @@ class HostEventPlatform {
     ++mapped_;
     return static_cast<void*>(it->second.page);
   }
+  /// EventPlatform: drops a mapping made by map_guest_frame (a bad unmap is counted).
   void unmap_guest_frame(DomId d, void* page) {
     std::lock_guard<std::mutex> g(mu_);
     for (auto& [k, f] : frames_) {
@@ -97,6 +103,7 @@ class HostEventPlatform {
     return bad_unmaps_;
   }
 
+  /// EventPlatform: counts the kick and wakes a thread waiting for it.
   void kick(DomId d, VcpuId v) {
     if (d.value() < kMaxDomains && v.value() < kMaxVcpus) {
       kicks_[d.value()][v.value()].fetch_add(1, std::memory_order_seq_cst);
@@ -121,22 +128,27 @@ class HostEventPlatform {
     waiters_.fetch_sub(1, std::memory_order_seq_cst);
     return k.load(std::memory_order_seq_cst);
   }
+  /// Kicks delivered to vCPU `v` of domain `d`.
   [[nodiscard]] std::uint64_t kicks(DomId d, VcpuId v) const {
     return kicks_[d.value()][v.value()].load(std::memory_order_relaxed);
   }
+  /// Kicks delivered in total.
   [[nodiscard]] std::uint64_t total_kicks() const {
     return total_kicks_.load(std::memory_order_relaxed);
   }
+  /// Zeroes every kick counter.
   void reset_kicks() {
     for (auto& d : kicks_)
       for (auto& v : d) v.store(0, std::memory_order_relaxed);
     total_kicks_.store(0, std::memory_order_relaxed);
   }
 
+  /// Lets domain `d` bind physical IRQ `pirq`.
   void permit_pirq(DomId d, std::uint32_t pirq) {
     std::lock_guard<std::mutex> g(mu_);
     pirqs_.insert({d.value(), pirq});
   }
+  /// EventPlatform: whether `d` may bind `pirq` (only permitted pairs).
   bool pirq_permitted(DomId d, std::uint32_t pirq) {
     std::lock_guard<std::mutex> g(mu_);
     return pirqs_.count({d.value(), pirq}) != 0;
