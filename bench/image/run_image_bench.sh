@@ -9,11 +9,13 @@ set -euo pipefail
 run_elf=$1 guest_elf=$2 verbose=${3:-}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-bundle=$(mktemp "${TMPDIR:-/tmp}/pvkit-bench-guests.XXXXXX")
-log=$(mktemp "${TMPDIR:-/tmp}/pvkit-bench-log.XXXXXX")
-trap 'rm -f "$bundle" "$log"' EXIT
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/pvkit-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+bundle=$tmp/bundle log=$tmp/log
+# A real file, not a symlink (Bazel runfiles): make_bundle.sh sizes its inputs with stat.
+cp -L "$guest_elf" "$tmp/bench_guest.elf"
 "$root/platforms/pc/run/make_bundle.sh" "$bundle" \
-  "$guest_elf name=bench measure=1 peer=1" "$guest_elf name=partner peer=0"
+  "$tmp/bench_guest.elf name=bench measure=1 peer=1" "$tmp/bench_guest.elf name=partner peer=0"
 rc=0
 timeout 120 qemu-system-x86_64 -M microvm -nodefaults -display none -serial stdio -no-reboot -m 256 \
   -cpu max -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$run_elf" -initrd "$bundle" \
