@@ -57,6 +57,7 @@ struct ApplianceOp {
   static constexpr std::uint32_t kNumber = kApplianceOpNumber;
   static constexpr const char* kName = "appliance_op";
 
+  /// Handles one appliance_op call: log, report, poweroff; anything else -ENOSYS.
   template <ApplianceOpContext Ctx>
   static std::int64_t call(Ctx& ctx, pvkit::HypercallArgs& args) {
     const auto cmd = static_cast<std::uint32_t>(args.a[0]);  // C `unsigned int`: low 32 bits

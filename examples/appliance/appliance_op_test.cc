@@ -1,7 +1,7 @@
 // Host tests of the appliance's custom hypercall: every path a hostile guest can reach
 // (bad buffer, overlong line, bad report slot, unknown command) answers Xen's error code and
 // leaves the context untouched.
-#include "appliance_op.h"
+#include "appliance/appliance_op.h"
 
 #include <gtest/gtest.h>
 

@@ -20,7 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "appliance_op.h"
+#include "appliance/appliance_op.h"
 #include "pvkit/arch/x86/mm/static_page_pool.h"
 #include "pvkit/base/status.h"
 #include "pvkit/base/types.h"

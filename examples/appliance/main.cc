@@ -18,7 +18,7 @@
 #include <cstring>
 #include <span>
 
-#include "appliance_op.h"
+#include "appliance/appliance_op.h"
 #include "appliance_platform.h"
 #include "pvkit/arch/x86/cpu/cpu.h"
 #include "pvkit/arch/x86/cpu/hypercall_regs.h"

@@ -17,11 +17,12 @@ How to use it:
 
 def _include_name(f):
     # Headers of cc_library targets with include_prefix live under _virtual_includes/<target>/.
-    marker = "/_virtual_includes/"
-    i = f.short_path.find(marker)
+    marker = "_virtual_includes/"
+    path = "/" + f.short_path
+    i = path.find("/" + marker)
     if i < 0:
         return None
-    rest = f.short_path[i + len(marker):]
+    rest = path[i + 1 + len(marker):]
     return rest[rest.find("/") + 1:]
 
 def _impl(ctx):
