@@ -8,6 +8,8 @@
 
 #include "tests/fuzz/pv_system.h"
 
+#include "pvkit/mm/domain_teardown.h"
+
 namespace pvkit::robustness {
 
 std::string PvSystem::check() {
@@ -87,6 +89,39 @@ void PvSystem::check_events(std::ostringstream& err) {
     }
   }
   if (evplat_.bad_unmaps() != 0) err << "events: unmapped a guest frame that was not mapped\n";
+}
+
+std::string PvSystem::destroy_domain(DomId id) {
+  std::ostringstream err;
+  Domain* d = world_.domains.find(id);
+  if (d == nullptr || destroyed_[id.value()]) return "destroy: no such domain\n";
+  destroyed_[id.value()] = true;
+  if (!world_.domains.begin_destroy(id)) err << "destroy: begin_destroy failed\n";
+  auto bounded = [&](auto&& step, const char* what) {
+    Status s = Errno::Restart;
+    for (int i = 0; i < 100000 && s.is_restart(); ++i) s = step();
+    if (s.is_restart()) err << "destroy: " << what << " never finished\n";
+    return s;
+  };
+  (void)bounded([&] { return gt_->release_domain(id); }, "grant release_domain");
+  Status ev = bounded([&] { return ev_->domain_destroy(id); }, "event domain_destroy");
+  if (!ev) err << "destroy: event domain_destroy answered " << static_cast<int>(ev.error()) << "\n";
+  Status mm = bounded([&] { return domain_teardown_step(world_.mm, *d); }, "mm teardown");
+  Status gd = gt_->destroy_domain(id);
+  if (!mm || !gd) {
+    // A zombie: others still map its grants. They let go; then both must finish.
+    for (std::uint16_t o = 0; o < kDomains; ++o) {
+      if (o != id.value() && !destroyed_[o]) (void)bounded([&] { return gt_->release_domain(DomId{o}); }, "release");
+    }
+    mm = bounded([&] { return domain_teardown_step(world_.mm, *d); }, "mm teardown (2)");
+    if (!gd) gd = gt_->destroy_domain(id);
+  }
+  if (!mm) err << "destroy: mm teardown answered " << static_cast<int>(mm.error()) << " after every grant was released\n";
+  if (!gd) err << "destroy: grant destroy_domain answered " << static_cast<int>(gd.error()) << " after every grant was released\n";
+  if (d->state.load() != DomainState::Dead) err << "destroy: the domain is not Dead\n";
+  if (d->tot_pages != 0) err << "destroy: the dead domain still owns " << d->tot_pages << " frames\n";
+  err << check();
+  return err.str();
 }
 
 }  // namespace pvkit::robustness

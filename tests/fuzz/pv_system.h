@@ -346,6 +346,15 @@ class PvSystem {
   /// otherwise dominate both the run time and libFuzzer's coverage signal).
   std::string check();
 
+  /// Destroys domain `d` the way a toolstack does (Dying; grant mappings it holds released;
+  /// event channels and grant table torn down; memory torn down in bounded steps). Others'
+  /// grant mappings of its frames may keep it a zombie (mm teardown Busy, grant table Busy):
+  /// then every other domain releases its grant mappings and both must finish. Answers ""
+  /// or what went wrong (including a domain that is not Dead or still owns frames at the
+  /// end). Afterwards `d` must make no hypercall. Defined in pv_system.cc. Needs quiescence.
+  std::string destroy_domain(DomId d);
+  [[nodiscard]] bool destroyed(DomId d) const { return destroyed_[d.value()]; }
+
   // ---- what the fuzzer and the stress test use to build inputs
   host::FlatGuestMemory& mem(DomId d, VcpuId v) { return *mem_[d.value()][v.value()]; }
   Mfn data_frame(DomId d, std::uint32_t i) { return data_[d.value()][i % kDataPages]; }
@@ -424,6 +433,7 @@ class PvSystem {
   Mfn spare_[kDomains][kSparePages]{};
   MachAddr data_pte_[kDomains][kDataPages]{};
   Mfn tables_[kDomains][4]{};
+  std::array<bool, kDomains> destroyed_{};
   bool ok_ = false;
 };
 

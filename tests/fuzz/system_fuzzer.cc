@@ -63,6 +63,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (int step = 0; step < 64 && in.remaining_bytes() > 0; ++step) {
     const pvkit::DomId dom{static_cast<std::uint16_t>(in.ConsumeIntegralInRange<int>(0, PvSystem::kDomains - 1))};
     const pvkit::VcpuId vcpu{in.ConsumeIntegralInRange<std::uint32_t>(0, PvSystem::kVcpus - 1)};
+    if (sys.destroyed(dom)) continue;  // a dead domain's vCPUs run no more
+    if (in.ConsumeIntegralInRange<int>(0, 31) == 0) {  // the toolstack destroys this domain
+      if (trace) std::fprintf(stderr, "step %d: destroy d%u\n", step, dom.value());
+      if (std::string bad = sys.destroy_domain(dom); !bad.empty()) violation(step, {}, bad);
+      continue;
+    }
     pvkit::robustness::SystemOps<FdpSource> ops(sys, src, dom, vcpu);
     const pvkit::robustness::StepResult r = ops.step();
     if (trace) {
