@@ -20,7 +20,7 @@ for g in "$@"; do
   [ "$file" != "$g" ] && args=${g#* }
   [ -f "$file" ] || { echo "make_bundle: no such guest kernel: $file" >&2; exit 2; }
   case " $args " in *" name="*) ;; *) base=$(basename "$file"); args="name=${base%.elf}${args:+ $args}" ;; esac
-  printf '%s %s\n' "$(stat -c %s "$file")" "$args" >>"$header"
+  printf '%s %s\n' "$(stat -L -c %s "$file")" "$args" >>"$header"
 done
 [ "$(stat -c %s "$header")" -le 4096 ] || { echo "make_bundle: header too long" >&2; exit 2; }
 truncate -s 4096 "$header"
