@@ -73,18 +73,29 @@ struct XenVersion {
   static constexpr std::uint32_t kNumber = xen::hc::kXenVersion;
   static constexpr const char* kName = "xen_version";
 
-  /// Handles one xen_version call.
+  /// Handles one xen_version call. The two sub-ops answered in RAX alone (XENVER_version, the
+  /// null hypercall, and XENVER_pagesize) are decided here, small enough to be inlined into
+  /// the dispatcher's thunk; every sub-op that copies a buffer goes to `call_copying`, whose
+  /// stack frame holds up to 1 KiB of output.
   template <XenVersionContext Ctx>
-  static std::int64_t call(Ctx& ctx, HypercallArgs& args) {
+  [[gnu::always_inline]] static inline std::int64_t call(Ctx& ctx, HypercallArgs& args) {
     const CmdArgs v = CmdArgs::from(args);
+    if (v.cmd == xen::kXenVerVersion) [[likely]] {
+      const XenVersionInfo& info = ctx.xen_version_info();
+      return (static_cast<std::int64_t>(info.major) << 16) | info.minor;
+    }
+    if (v.cmd == xen::kXenVerPagesize) return static_cast<std::int64_t>(kPageSize);
+    return call_copying(ctx, v);
+  }
+
+ private:
+  /// The sub-ops other than XENVER_version and XENVER_pagesize.
+  template <XenVersionContext Ctx>
+  [[gnu::noinline]] static std::int64_t call_copying(Ctx& ctx, const CmdArgs v) {
     const XenVersionInfo& info = ctx.xen_version_info();
     auto& mem = ctx.guest_memory();
 
     switch (v.cmd) {
-      case xen::kXenVerVersion:
-        return (static_cast<std::int64_t>(info.major) << 16) | info.minor;
-      case xen::kXenVerPagesize:
-        return static_cast<std::int64_t>(kPageSize);
       case xen::kXenVerExtraversion: {
         xen::XenExtraversion out;
         copy_cstr_padded(out, info.extraversion);
@@ -134,12 +145,11 @@ struct XenVersion {
       case xen::kXenVerBuildId:
         if (!ctx.is_privileged()) return Status{Errno::Perm}.guest_value();
         return Status{Errno::NoData}.guest_value();
-      default:
+      default:  // XENVER_version and XENVER_pagesize never get here (see call)
         return Status{Errno::NoSys}.guest_value();
     }
   }
 
- private:
   template <typename M, typename T>
   static std::int64_t copy_out(M& mem, VirtAddr dst, const T& out) {
     static_assert(std::has_unique_object_representations_v<T>, "no padding may reach a guest");
