@@ -17,6 +17,11 @@
 //              console write that continues (re-executes) chunk by chunk
 //   bench      1000 xen_version(XENVER_version) round trips through lib/hypercall, timed by
 //              ring 3 with rdtsc: under -icount that is an exact instruction count
+//   fast       the 64-bit SYSCALL fast path (EntryHooks::fast_syscall): a kSysret answer comes
+//              back with RIP/RCX and RFLAGS/R11 exact and every other register preserved; a
+//              kFinish answer reaches syscall_finish with the full frame; kNotHandled reaches
+//              the ordinary hook; a SYSCALL at 0x7FFFFFFFFFFE (non-canonical return RIP) never
+//              reaches the fast hook and is refused instead of SYSRET (no ring-0 #GP)
 //   timer      LAPIC timer interrupts preempt two spinning ring-3 tasks; the hook switches
 //              between their frames and each task's registers stay its own
 #include <cstdint>
@@ -51,6 +56,9 @@ PVKIT_USER_SYM user_io[];
 PVKIT_USER_SYM user_copy[];
 PVKIT_USER_SYM user_xen[];
 PVKIT_USER_SYM user_bench[];
+PVKIT_USER_SYM user_fast[];
+PVKIT_USER_SYM user_fast_ret1[];
+PVKIT_USER_SYM user_fast_ret2[];
 PVKIT_USER_SYM xenmsg[];
 PVKIT_USER_SYM xenmsg_end[];
 PVKIT_USER_SYM user_task_odd[];
@@ -66,8 +74,9 @@ constexpr std::uint64_t kUserStack1 = 0x800000;  // one page each, growing down 
 constexpr std::uint64_t kUserStack2 = 0x802000;
 constexpr std::uint64_t kGuestGsBase = 0x5A5A000;
 constexpr std::uint64_t kDoneNr = 9;
+constexpr std::uint64_t kTopUserPage = 0x00007FFFFFFFF000;
 
-constinit StaticPagePool<16> g_pool{};
+constinit StaticPagePool<24> g_pool{};
 pc::Ktest* g_t = nullptr;
 
 std::uint64_t user_va(const std::uint8_t* sym) {
@@ -76,7 +85,7 @@ std::uint64_t user_va(const std::uint8_t* sym) {
 
 // The user address space: the blob (read-only, executable), two stacks (RW, NX).
 std::uint64_t build_user_space() {
-  static PageTables<StaticPagePool<16>, HvDirectMap> as(g_pool, HvDirectMap{});
+  static PageTables<StaticPagePool<24>, HvDirectMap> as(g_pool, HvDirectMap{});
   const auto* hv_l4 = static_cast<const Pte*>(hv_virt(hv_root_phys()));
   if (!as.create(hv_l4)) {
     g_t->check("user L4 allocated", false);
@@ -95,6 +104,14 @@ std::uint64_t build_user_space() {
     void* page = g_pool.alloc_page();
     ok = ok && page != nullptr &&
          as.map(st, hv_phys(page), PageFlags{.writable = true, .user = true, .nx = true}).is_ok();
+  }
+  // The last page of the lower half, ending in a SYSCALL (0F 05) at 0x7FFFFFFFFFFE (mode=fast).
+  if (void* top = g_pool.alloc_page(); ok && top != nullptr) {
+    static_cast<std::uint8_t*>(top)[4094] = 0x0F;
+    static_cast<std::uint8_t*>(top)[4095] = 0x05;
+    ok = as.map(kTopUserPage, hv_phys(top), PageFlags{.user = true}).is_ok();
+  } else {
+    ok = false;
   }
   // Adversarial: the builder must refuse to hand ring 3 a hypervisor address.
   ok = ok && as.map(0xFFFF82D0FFF00000, hv_phys(g_pool.alloc_page()), PageFlags{.user = true}).error() == Errno::Inval;
@@ -548,6 +565,122 @@ void mode_bench(pc::Ktest& t, std::uint64_t root) {
           per_call > kGuestInsnsPerCall && per_call < 1000 && null_call > kGuestInsnsPerCall && null_call < per_call);
 }
 
+// ---------------- mode=fast ----------------
+struct FastSnapshot {
+  TrapFrame f;
+  std::uint64_t pushed_r11, pushed_rcx, pushed_rax;
+};
+struct FastState {
+  unsigned fast_calls = 0, sysret_calls = 0, finish_calls = 0;
+  bool args_ok = false, gs_ok = true, irq_off = true, finish_frame_ok = false, unexpected = false;
+  FastSnapshot snap[2] = {};
+  unsigned nsnap = 0;
+  std::uint64_t noncanonical_rip = 0;
+  unsigned fast_calls_before_noncanonical = ~0u;
+  std::uint64_t refused_reason = 0, refused_rip = 0;
+} g_fast;
+
+bool callee_saved_intact(const TrapFrame& f) {
+  return f.rbx == 0x1111111111111111 && f.rbp == 0x2222222222222222 && f.r12 == 0x3333333333333333 &&
+         f.r13 == 0x4444444444444444 && f.r14 == 0x5555555555555555 && f.r15 == 0x6666666666666666;
+}
+bool args_intact(const TrapFrame& f) {
+  return f.rdi == 1 && f.rsi == 2 && f.rdx == 3 && f.r10 == 4 && f.r8 == 5 && f.r9 == 6;
+}
+
+FastSyscallResult on_fast(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2, std::uint64_t a3, std::uint64_t a4,
+                          std::uint64_t nr) {
+  ++g_fast.fast_calls;
+  g_fast.gs_ok = g_fast.gs_ok && gs_swapped_correctly();
+  std::uint64_t flags;
+  asm volatile("pushfq; popq %0" : "=r"(flags));
+  g_fast.irq_off = g_fast.irq_off && !Rflags::Interrupt::test(flags);
+  if (nr == 20) {
+    ++g_fast.sysret_calls;
+    g_fast.args_ok = a0 == 1 && a1 == 2 && a2 == 3 && a3 == 4 && a4 == 5;
+    return {a0 + a1 + a2 + a3 + a4, FastSyscall::kSysret};
+  }
+  if (nr == 22) {
+    ++g_fast.finish_calls;
+    return {0, FastSyscall::kFinish};
+  }
+  return {0, FastSyscall::kNotHandled};
+}
+
+void on_fast_finish(TrapFrame& f) {
+  g_fast.finish_frame_ok = f.vector == kVecSyscall && f.rax == 22 && f.rip == user_va(user_fast_ret2) &&
+                         f.rcx == f.rip && f.r11 == f.rflags && f.cs == kGuestCs64.raw() &&
+                         f.ss == kGuestSs64.raw() && f.rsp == kUserStack1 + 4096 && args_intact(f) &&
+                         callee_saved_intact(f);
+  f.rax = 0xF1F1;
+}
+
+void on_fast_slow(TrapFrame& f) {
+  if (f.rax == 21 && g_fast.nsnap < 2) {
+    FastSnapshot& s = g_fast.snap[g_fast.nsnap++];
+    s.f = f;
+    std::uint64_t words[3] = {};
+    CurrentGuestMemory mem;
+    if (!mem.copy_from_guest(words, VirtAddr{f.rsp}, sizeof words).is_ok()) g_fast.unexpected = true;
+    s.pushed_r11 = words[0];
+    s.pushed_rcx = words[1];
+    s.pushed_rax = words[2];
+    f.rax = 0;
+    return;
+  }
+  if (f.rax == 20) {  // only the non-canonical one comes this way
+    g_fast.noncanonical_rip = f.rip;
+    g_fast.fast_calls_before_noncanonical = g_fast.fast_calls;
+    f.rax = 0;
+    return;
+  }
+  g_fast.unexpected = true;
+  leave_user();
+}
+
+void on_fast_fault(TrapFrame& f) {
+  if (f.vector == kVecBadUserReturn) {
+    g_fast.refused_reason = f.error_code;
+    g_fast.refused_rip = f.rip;
+  } else {
+    g_fast.unexpected = true;
+  }
+  leave_user();
+}
+
+void mode_fast(pc::Ktest& t, std::uint64_t root) {
+  set_entry_hooks({.syscall = &on_fast_slow,
+                   .fast_syscall = &on_fast,
+                   .syscall_finish = &on_fast_finish,
+                   .user_fault = &on_fast_fault,
+                   .timer = nullptr});
+  run(root, user_fast, kUserStack1 + 4096);
+  set_entry_hooks({});
+  const FastSnapshot& a = g_fast.snap[0];
+  const FastSnapshot& b = g_fast.snap[1];
+  t.check("fast hook got RDI RSI RDX R10 R8 as its arguments, with GS swapped and interrupts off",
+          g_fast.args_ok && g_fast.gs_ok && g_fast.irq_off);
+  t.check("kSysret: RAX = the hook's result (15)", g_fast.nsnap >= 1 && a.pushed_rax == 15);
+  t.check("kSysret: RCX = the return RIP, R11 = the guest's RFLAGS",
+          g_fast.nsnap >= 1 && a.pushed_rcx == user_va(user_fast_ret1) && a.pushed_r11 == a.f.rflags);
+  t.check("kSysret: argument and callee-saved registers preserved (no hypervisor value leaks)",
+          g_fast.nsnap >= 1 && args_intact(a.f) && callee_saved_intact(a.f));
+  t.check("kNotHandled: the ordinary syscall hook got the call with a full frame",
+          g_fast.nsnap == 2 && a.f.vector == kVecSyscall && a.f.rip == a.f.rcx && a.f.r11 == a.f.rflags);
+  t.check("kFinish: syscall_finish got the full frame (RAX = number, every register the guest's)",
+          g_fast.finish_calls == 1 && g_fast.finish_frame_ok);
+  t.check("kFinish: its result and every register reached ring 3",
+          g_fast.nsnap == 2 && b.pushed_rax == 0xF1F1 && b.pushed_rcx == user_va(user_fast_ret2) &&
+              args_intact(b.f) && callee_saved_intact(b.f));
+  t.check("SYSCALL at 0x7FFFFFFFFFFE: the fast hook never saw it, the ordinary hook did",
+          g_fast.noncanonical_rip == 0x0000800000000000 && g_fast.fast_calls_before_noncanonical == 4 &&
+              g_fast.fast_calls == 4 && g_fast.sysret_calls == 1);
+  t.check("...and its non-canonical return RIP was refused, not SYSRET (no ring-0 #GP)",
+          g_fast.refused_reason == static_cast<std::uint64_t>(UserReturnCheck::kNonCanonicalRip) &&
+              g_fast.refused_rip == 0x0000800000000000);
+  t.check("nothing else happened", !g_fast.unexpected);
+}
+
 // ---------------- mode=timer ----------------
 struct TimerState {
   TrapFrame saved[2];
@@ -618,6 +751,8 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     mode_xen(t, root);
   } else if (is("bench")) {
     mode_bench(t, root);
+  } else if (is("fast")) {
+    mode_fast(t, root);
   } else if (is("timer")) {
     mode_timer(t, root);
   } else {

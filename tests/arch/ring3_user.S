@@ -239,6 +239,47 @@ user_bench:
         syscall
         ud2
 
+/* ---- mode=fast: the 64-bit SYSCALL fast path (EntryHooks::fast_syscall) ---- */
+        .p2align 4
+        .globl  user_fast
+user_fast:
+        movabsq $0x1111111111111111, %rbx
+        movabsq $0x2222222222222222, %rbp
+        movabsq $0x3333333333333333, %r12
+        movabsq $0x4444444444444444, %r13
+        movabsq $0x5555555555555555, %r14
+        movabsq $0x6666666666666666, %r15
+        movl    $1, %edi
+        movl    $2, %esi
+        movl    $3, %edx
+        movl    $4, %r10d
+        movl    $5, %r8d
+        movl    $6, %r9d
+        movl    $20, %eax               /* fast hook: RAX = sum of the five arguments, SYSRET */
+        syscall
+        .globl  user_fast_ret1
+user_fast_ret1:
+        pushq   %rax                    /* what came back, for the slow hook to read */
+        pushq   %rcx
+        pushq   %r11
+        movl    $21, %eax               /* not handled fast: the slow hook snapshots everything */
+        syscall
+        addq    $24, %rsp
+        movl    $22, %eax               /* the fast hook runs it and asks for syscall_finish */
+        syscall
+        .globl  user_fast_ret2
+user_fast_ret2:
+        pushq   %rax
+        pushq   %rcx
+        pushq   %r11
+        movl    $21, %eax
+        syscall
+        addq    $24, %rsp
+        /* a SYSCALL that ends at the top of the lower half: its RCX is non-canonical */
+        movl    $20, %eax
+        movabsq $0x00007FFFFFFFFFFE, %rcx
+        jmp     *%rcx
+
 /* ---- mode=timer: two spinning tasks, preempted and switched by the timer hook ---- */
         .p2align 4
         .globl  user_task_odd

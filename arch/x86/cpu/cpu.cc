@@ -36,6 +36,11 @@ __attribute__((visibility("hidden"))) extern const PvkitExtableEntry pvkit_x86_e
 // Called from entry/entry.S.
 void pvkit_x86_trap(pvkit::x86::TrapFrame* f);
 void pvkit_x86_syscall(pvkit::x86::TrapFrame* f);
+pvkit::x86::FastSyscallResult pvkit_x86_syscall_unhandled(std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                                                          std::uint64_t, std::uint64_t);
+// The 64-bit SYSCALL entry calls through this (never null: set_entry_hooks installs it).
+constinit pvkit::x86::FastSyscallHook pvkit_x86_fast_syscall_hook = &pvkit_x86_syscall_unhandled;
+void pvkit_x86_syscall_slow(pvkit::x86::TrapFrame* f, pvkit::x86::FastSyscall how);
 int pvkit_x86_prepare_user_return(pvkit::x86::TrapFrame* f);
 }
 
@@ -225,7 +230,10 @@ void cpu_init_ap(unsigned id) {
   detail::lapic_enable_this_cpu(g_cpus[id]);
 }
 
-void set_entry_hooks(const EntryHooks& hooks) { g_hooks = hooks; }
+void set_entry_hooks(const EntryHooks& hooks) {
+  g_hooks = hooks;
+  pvkit_x86_fast_syscall_hook = hooks.fast_syscall != nullptr ? hooks.fast_syscall : &pvkit_x86_syscall_unhandled;
+}
 
 PerCpu& percpu() {
   PerCpu* p;
@@ -316,6 +324,21 @@ extern "C" void pvkit_x86_syscall(TrapFrame* f) {
   f->rip -= 2;
   if (g_hooks.user_fault == nullptr) fatal(*f, "SYSCALL without a handler");
   g_hooks.user_fault(*f);
+}
+
+extern "C" pvkit::x86::FastSyscallResult pvkit_x86_syscall_unhandled(std::uint64_t, std::uint64_t, std::uint64_t,
+                                                                     std::uint64_t, std::uint64_t, std::uint64_t) {
+  return {0, pvkit::x86::FastSyscall::kNotHandled};
+}
+
+extern "C" void pvkit_x86_syscall_slow(TrapFrame* f, pvkit::x86::FastSyscall how) {
+  using namespace pvkit::x86;
+  if (how == FastSyscall::kFinish && g_hooks.syscall_finish != nullptr) {
+    g_hooks.syscall_finish(*f);
+    return;
+  }
+  if (how == FastSyscall::kFinish) fatal(*f, "fast SYSCALL hook without syscall_finish");
+  pvkit_x86_syscall(f);
 }
 
 extern "C" int pvkit_x86_prepare_user_return(TrapFrame* f) {

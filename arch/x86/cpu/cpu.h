@@ -14,7 +14,13 @@
 //   - an exception from ring 3 goes to `EntryHooks::user_fault` (later: bounce to the guest
 //     kernel's trap table, or crash only that domain);
 //   - SYSCALL from ring 3 goes to `EntryHooks::syscall` (the hypercall dispatcher; see
-//     hypercall_regs.h for the registers and re-execution);
+//     hypercall_regs.h for the registers and re-execution). With `EntryHooks::fast_syscall`
+//     set, the 64-bit SYSCALL entry saves only the caller-saved registers and calls it with
+//     the hypercall's registers; when it answers kSysret the entry restores them and SYSRETs
+//     at once (the fast path: no TrapFrame, no scheduler). Otherwise the entry completes the
+//     TrapFrame (the callee-saved registers are still the guest's) and calls
+//     `syscall_finish` (kFinish: the call ran, the platform has more to do) or `syscall`
+//     (kNotHandled: nothing ran) on it, then leaves through the ordinary exit;
 //   - the LAPIC timer goes to `EntryHooks::timer` (after EOI).
 // When a hook returns, the (possibly edited) frame is resumed; a ring-3 frame is checked
 // first (frame.h: a non-canonical RIP or a non-guest selector is refused and reported to
@@ -45,8 +51,31 @@ namespace pvkit::x86 {
 
 /// The image's handlers for entries from ring 3 and for the timer. Null hooks: a ring-3
 /// exception or SYSCALL without a handler is fatal, a timer tick is just acknowledged.
+/// What `EntryHooks::fast_syscall` did (returned in RDX, next to the result in RAX).
+enum class FastSyscall : std::uint64_t {
+  kSysret = 0,      ///< done: RAX is the guest's result; restore and SYSRET straight away
+  kFinish = 1,      ///< the call ran; `syscall_finish` completes it on a full TrapFrame
+  kNotHandled = 2,  ///< nothing ran; `syscall` handles the call on a full TrapFrame
+};
+
+/// The fast hook's answer: RAX for the guest, and what the entry code does next.
+struct FastSyscallResult {
+  std::uint64_t rax;
+  FastSyscall next;
+};
+
+/// The fast hook's arguments: RDI RSI RDX R10 R8 (Xen's argument registers) and RAX (the number).
+using FastSyscallHook = FastSyscallResult (*)(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
+                                              std::uint64_t a3, std::uint64_t a4, std::uint64_t nr);
+
 struct EntryHooks {
   void (*syscall)(TrapFrame&) = nullptr;
+  /// Optional fast path for 64-bit SYSCALL (see the header comment); needs `syscall_finish`.
+  /// It runs on the hypervisor stack with interrupts off and must not switch vCPUs.
+  FastSyscallHook fast_syscall = nullptr;
+  /// Completes a call `fast_syscall` answered kFinish for; the frame's RAX still holds the
+  /// hypercall number and every other register the guest's value at SYSCALL.
+  void (*syscall_finish)(TrapFrame&) = nullptr;
   void (*user_fault)(TrapFrame&) = nullptr;
   void (*timer)(TrapFrame&) = nullptr;
   void (*ipi)(TrapFrame&) = nullptr;  // kVecIpi on this CPU (after EOI)

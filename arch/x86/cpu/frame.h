@@ -21,8 +21,19 @@
 #pragma once
 
 #define PVKIT_FRAME_R15 0
+#define PVKIT_FRAME_R14 8
+#define PVKIT_FRAME_R13 16
+#define PVKIT_FRAME_R12 24
 #define PVKIT_FRAME_R11 32
+#define PVKIT_FRAME_R10 40
+#define PVKIT_FRAME_R9 48
+#define PVKIT_FRAME_R8 56
+#define PVKIT_FRAME_RBP 64
+#define PVKIT_FRAME_RDI 72
+#define PVKIT_FRAME_RSI 80
+#define PVKIT_FRAME_RDX 88
 #define PVKIT_FRAME_RCX 96
+#define PVKIT_FRAME_RBX 104
 #define PVKIT_FRAME_RAX 112
 #define PVKIT_FRAME_VECTOR 120
 #define PVKIT_FRAME_ERROR 128
@@ -65,7 +76,13 @@ struct TrapFrame {
 };
 static_assert(sizeof(TrapFrame) == PVKIT_FRAME_SIZE && sizeof(TrapFrame) % 16 == 0);
 static_assert(offsetof(TrapFrame, r15) == PVKIT_FRAME_R15 && offsetof(TrapFrame, r11) == PVKIT_FRAME_R11);
+static_assert(offsetof(TrapFrame, r14) == PVKIT_FRAME_R14 && offsetof(TrapFrame, r13) == PVKIT_FRAME_R13);
+static_assert(offsetof(TrapFrame, r12) == PVKIT_FRAME_R12 && offsetof(TrapFrame, r10) == PVKIT_FRAME_R10);
+static_assert(offsetof(TrapFrame, r9) == PVKIT_FRAME_R9 && offsetof(TrapFrame, r8) == PVKIT_FRAME_R8);
+static_assert(offsetof(TrapFrame, rbp) == PVKIT_FRAME_RBP && offsetof(TrapFrame, rdi) == PVKIT_FRAME_RDI);
+static_assert(offsetof(TrapFrame, rsi) == PVKIT_FRAME_RSI && offsetof(TrapFrame, rdx) == PVKIT_FRAME_RDX);
 static_assert(offsetof(TrapFrame, rcx) == PVKIT_FRAME_RCX && offsetof(TrapFrame, rax) == PVKIT_FRAME_RAX);
+static_assert(offsetof(TrapFrame, rbx) == PVKIT_FRAME_RBX);
 static_assert(offsetof(TrapFrame, vector) == PVKIT_FRAME_VECTOR);
 static_assert(offsetof(TrapFrame, error_code) == PVKIT_FRAME_ERROR);
 static_assert(offsetof(TrapFrame, rip) == PVKIT_FRAME_RIP && offsetof(TrapFrame, cs) == PVKIT_FRAME_CS);

@@ -6,7 +6,8 @@
  * to it in RDI:
  *   vector stubs     -> entry_common   -> pvkit_x86_trap(frame)
  *   NMI, #DF, #MC    -> entry_paranoid -> pvkit_x86_trap(frame)   (IST stacks)
- *   SYSCALL (64-bit) -> pvkit_x86_syscall(frame)
+ *   SYSCALL (64-bit) -> EntryHooks::fast_syscall(args), and only when it asks for more
+ *                       pvkit_x86_syscall_slow(frame) -> syscall_finish or pvkit_x86_syscall
  *   SYSCALL (compat) -> pvkit_x86_syscall(frame) with vector PVKIT_VEC_SYSCALL32
  * Frames from ring 3 leave through pvkit_x86_exit_to_user, which lets C++ check and sanitize
  * the frame (pvkit_x86_prepare_user_return) and then uses SYSRET only when C++ said it is exact
@@ -155,24 +156,80 @@ entry_paranoid:
         addq    $16, %rsp
         iretq
 
-/* ---- SYSCALL from 64-bit ring 3: RCX = return RIP, R11 = RFLAGS, RSP still the guest's ---- */
+/*
+ * ---- SYSCALL from 64-bit ring 3: RCX = return RIP, R11 = RFLAGS, RSP still the guest's ----
+ * The fast path. A TrapFrame's worth of stack is reserved, but only the registers the C call
+ * may clobber (RAX RCX RDX RSI RDI R8-R11) are stored in their slots; the callee-saved ones
+ * stay live in their registers, since C++ preserves them. The fast hook (cpu.h) gets the
+ * hypercall's registers (RDI RSI RDX R10 R8, number in RAX) as C arguments and returns the
+ * guest's RAX in RAX and a FastSyscall verdict in RDX (cpu.h):
+ *   kSysret     restore the saved registers and SYSRET: RIP = RCX and RFLAGS = R11 are exactly
+ *               what SYSCALL saved, from a ring-3 guest that cannot set IF, IOPL or VM, and
+ *               RCX is canonical (checked below), so SYSRET is exact and cannot fault in ring 0;
+ *   kFinish /   complete the TrapFrame (callee-saved registers, the hardware part) and call
+ *   kNotHandled pvkit_x86_syscall_slow(frame, verdict), then leave through the ordinary exit.
+ * A SYSCALL whose return RIP is non-canonical (the instruction ends at the top of the lower
+ * half: RCX = 0x0000800000000000, the only possible such value) goes straight to the slow
+ * path, where pvkit_x86_prepare_user_return refuses to SYSRET to it.
+ */
         .p2align 4
         .globl  pvkit_x86_syscall_entry
 pvkit_x86_syscall_entry:
         swapgs
         movq    %rsp, %gs:PVKIT_PERCPU_USER_RSP
         movq    %gs:PVKIT_PERCPU_KSTACK_TOP, %rsp
-        pushq   $PVKIT_SEL_GUEST_SS
-        pushq   %gs:PVKIT_PERCPU_USER_RSP
-        pushq   %r11
-        pushq   $PVKIT_SEL_GUEST_CS64
-        pushq   %rcx
-        pushq   $0
-        pushq   $PVKIT_VEC_SYSCALL
-        PUSH_GPRS
-        cld
+        subq    $PVKIT_FRAME_SIZE, %rsp
+        movq    %rax, PVKIT_FRAME_RAX(%rsp)
+        movq    %rcx, PVKIT_FRAME_RCX(%rsp)
+        movq    %r11, PVKIT_FRAME_R11(%rsp)
+        movq    %rdi, PVKIT_FRAME_RDI(%rsp)
+        movq    %rsi, PVKIT_FRAME_RSI(%rsp)
+        movq    %rdx, PVKIT_FRAME_RDX(%rsp)
+        movq    %r8, PVKIT_FRAME_R8(%rsp)
+        movq    %r9, PVKIT_FRAME_R9(%rsp)
+        movq    %r10, PVKIT_FRAME_R10(%rsp)
+        movabsq $0x0000800000000000, %r9
+        cmpq    %r9, %rcx
+        je      .Lsyscall_noncanonical
+        movq    %r10, %rcx              /* 4th C argument */
+        movq    %rax, %r9               /* 6th: the hypercall number */
+        call    *pvkit_x86_fast_syscall_hook(%rip)  /* DF and AC are clear: IA32_FMASK */
+        testq   %rdx, %rdx
+        jnz     .Lsyscall_slow
+        movq    PVKIT_FRAME_RCX(%rsp), %rcx
+        movq    PVKIT_FRAME_R11(%rsp), %r11
+        movq    PVKIT_FRAME_RDI(%rsp), %rdi
+        movq    PVKIT_FRAME_RSI(%rsp), %rsi
+        movq    PVKIT_FRAME_RDX(%rsp), %rdx
+        movq    PVKIT_FRAME_R8(%rsp), %r8
+        movq    PVKIT_FRAME_R9(%rsp), %r9
+        movq    PVKIT_FRAME_R10(%rsp), %r10
+        movq    %gs:PVKIT_PERCPU_USER_RSP, %rsp
+        swapgs
+        sysretq
+
+.Lsyscall_noncanonical:
+        movl    $2, %edx                /* FastSyscall::kNotHandled */
+.Lsyscall_slow:
+        movq    %rbx, PVKIT_FRAME_RBX(%rsp)
+        movq    %rbp, PVKIT_FRAME_RBP(%rsp)
+        movq    %r12, PVKIT_FRAME_R12(%rsp)
+        movq    %r13, PVKIT_FRAME_R13(%rsp)
+        movq    %r14, PVKIT_FRAME_R14(%rsp)
+        movq    %r15, PVKIT_FRAME_R15(%rsp)
+        movq    $PVKIT_VEC_SYSCALL, PVKIT_FRAME_VECTOR(%rsp)
+        movq    $0, PVKIT_FRAME_ERROR(%rsp)
+        movq    PVKIT_FRAME_RCX(%rsp), %rax
+        movq    %rax, PVKIT_FRAME_RIP(%rsp)
+        movq    $PVKIT_SEL_GUEST_CS64, PVKIT_FRAME_CS(%rsp)
+        movq    PVKIT_FRAME_R11(%rsp), %rax
+        movq    %rax, PVKIT_FRAME_RFLAGS(%rsp)
+        movq    %gs:PVKIT_PERCPU_USER_RSP, %rax
+        movq    %rax, PVKIT_FRAME_RSP(%rsp)
+        movq    $PVKIT_SEL_GUEST_SS, PVKIT_FRAME_SS(%rsp)
         movq    %rsp, %rdi
-        call    pvkit_x86_syscall
+        movq    %rdx, %rsi
+        call    pvkit_x86_syscall_slow
         jmp     pvkit_x86_exit_to_user
 
 /* ---- SYSCALL from compatibility mode (AMD; Intel raises #UD instead) ---- */
