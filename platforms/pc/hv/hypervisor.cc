@@ -39,6 +39,7 @@ alignas(Grants) unsigned char g_gt_storage[sizeof(Grants)];
 Hypervisor* g_hv = nullptr;
 
 void hook_syscall(x86::TrapFrame& f) { g_hv->on_syscall(f); }
+void hook_syscall_finish(x86::TrapFrame& f) { g_hv->finish_syscall(f); }
 void hook_fault(x86::TrapFrame& f) { g_hv->on_fault(f); }
 void hook_timer(x86::TrapFrame& f) { g_hv->on_timer(f); }
 
@@ -98,7 +99,11 @@ Hypervisor& Hypervisor::boot(const BootInfo& boot) {
   hv->grant_policy = new (g_gp_storage) PcGrantPolicy(*hv->mm, hv->domains, hv->grant_pages);
   hv->grants = new (g_gt_storage) Grants(*hv->grant_policy);
   hv->boot_free_frames = hv->pool.free_frames();
-  x86::set_entry_hooks({.syscall = &hook_syscall, .user_fault = &hook_fault, .timer = &hook_timer});
+  x86::set_entry_hooks({.syscall = &hook_syscall,
+                        .fast_syscall = &Hypervisor::fast_syscall,
+                        .syscall_finish = &hook_syscall_finish,
+                        .user_fault = &hook_fault,
+                        .timer = &hook_timer});
   printf("pvkit: hypervisor up: %lu MiB of RAM, %lu frames free for domains (frame database %lu KiB)\n",
          static_cast<unsigned long>(kRamBytes >> 20), static_cast<unsigned long>(hv->boot_free_frames),
          static_cast<unsigned long>(db_bytes >> 10));
@@ -147,12 +152,38 @@ void Hypervisor::on_syscall(x86::TrapFrame& f) {
   Vcpu& v = *cur_;
   ++v.hypercalls;
   ++total_hypercalls;
-  v.frame_rsp = f.rsp;
   HypercallArgs a = x86::hypercall_args(f);
   PcContext ctx(*this, v);
   const EntryResult r = hypercall_entry<PcTable>(ctx, a);
-  if (v.want_iret) {
-    v.want_iret = false;
+  complete_syscall(f, v, a, r);
+}
+
+x86::FastSyscallResult Hypervisor::fast_syscall(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
+                                               std::uint64_t a3, std::uint64_t a4, std::uint64_t nr) {
+  Hypervisor& hv = *g_hv;
+  Vcpu& v = *hv.cur_;
+  ++v.hypercalls;
+  ++hv.total_hypercalls;
+  HypercallArgs a{nr, {a0, a1, a2, a3, a4}};
+  PcContext ctx(hv, v);
+  const EntryResult r = hypercall_entry<PcTable>(ctx, a);
+  if (r.action == EntryAction::kReturnToGuest && !v.req.any() && !hv.teardown_backlog_ && !hv.event_deliverable(v))
+      [[likely]] {
+    return {static_cast<std::uint64_t>(r.rax), x86::FastSyscall::kSysret};
+  }
+  v.pending_args = a;
+  v.pending_result = r;
+  return {0, x86::FastSyscall::kFinish};
+}
+
+void Hypervisor::finish_syscall(x86::TrapFrame& f) {
+  Vcpu& v = *cur_;
+  complete_syscall(f, v, v.pending_args, v.pending_result);
+}
+
+void Hypervisor::complete_syscall(x86::TrapFrame& f, Vcpu& v, const HypercallArgs& a, const EntryResult& r) {
+  if (v.req.iret) {
+    v.req.iret = false;
     const pc::xen::IretContext& ic = v.iret;
     f.rax = ic.rax;
     f.rip = ic.rip;
@@ -175,28 +206,28 @@ void Hypervisor::on_syscall(x86::TrapFrame& f) {
 
 void Hypervisor::apply_requests(x86::TrapFrame& f, Vcpu& v) {
   bool rotate = false;
-  if (v.want_crash) {
-    v.want_crash = false;
+  if (v.req.crash) {
+    v.req.crash = false;
     printf("pvkit: d%u (%s) killed by the hypervisor: %s\n", static_cast<unsigned>(v.id.value()), v.spec.name,
            v.crash_why);
     end_domain(v, "crashed");
-  } else if (v.want_shutdown) {
-    v.want_shutdown = false;
+  } else if (v.req.shutdown) {
+    v.req.shutdown = false;
     end_domain(v, shutdown_name(v.shutdown_reason));
-  } else if (v.want_block) {
-    v.want_block = false;
+  } else if (v.req.block) {
+    v.req.block = false;
     auto* vi = v.vcpu_info();
     vi->evtchn_upcall_mask = 0;  // SCHEDOP_block enables event delivery, then sleeps
     if (__atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) == 0) v.state = VcpuState::kBlocked;
     rotate = true;
-  } else if (v.want_poll) {
-    v.want_poll = false;
+  } else if (v.req.poll) {
+    v.req.poll = false;
     bool pending = false;
     for (std::uint32_t i = 0; i < v.nr_poll; ++i) pending = pending || events->is_pending(v.id, EvtchnPort{v.poll_ports[i]});
     if (!pending) v.state = VcpuState::kPolling;
     rotate = true;
-  } else if (v.want_yield) {
-    v.want_yield = false;
+  } else if (v.req.yield) {
+    v.req.yield = false;
     rotate = true;
   }
   leave_to_guest(f, rotate);

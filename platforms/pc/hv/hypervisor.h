@@ -23,10 +23,12 @@
 #pragma once
 
 #include <array>
+#include <cstring>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
+#include "pvkit/arch/x86/cpu/cpu.h"
 #include "pvkit/arch/x86/cpu/frame.h"
 #include "pvkit/arch/x86/mm/guest_copy.h"
 #include "pvkit/arch/x86/mm/phys_map.h"
@@ -38,6 +40,7 @@
 #include "pvkit/grant/grant_table_op.h"
 #include "pvkit/grant/grant_tables.h"
 #include "pvkit/grant/mm_grant_policy.h"
+#include "pvkit/hypercall/entry.h"
 #include "pvkit/hypercall/stats.h"
 #include "pvkit/hypercall/table.h"
 #include "pvkit/mm/hypercall_mmu_update.h"
@@ -125,6 +128,19 @@ struct GuestSpec {
 
 enum class VcpuState : std::uint8_t { kFree, kRunnable, kBlocked, kPolling, kDead };
 
+/// What a vCPU's hypercall handlers asked for, acted on when the call returns. `any()` is one
+/// 8-byte load: the hypercall fast path's test that nothing is asked.
+struct alignas(8) VcpuRequests {
+  bool yield = false, block = false, poll = false, shutdown = false, iret = false, crash = false;
+  std::uint8_t zero_[2] = {0, 0};  // never written: keeps any() exact
+  [[nodiscard]] bool any() const {
+    std::uint64_t word;
+    __builtin_memcpy(&word, this, sizeof word);  // inline even in the freestanding build
+    return word != 0;
+  }
+};
+static_assert(sizeof(VcpuRequests) == 8);
+
 /// One PV vCPU (pvkit domains have one).
 struct Vcpu {
   x86::TrapFrame frame{};
@@ -144,8 +160,10 @@ struct Vcpu {
   std::atomic<std::uint64_t> vm_assist{0};
   HypercallStats stats{};
   // Requests recorded by handlers, acted on when the hypercall returns.
-  bool want_yield = false, want_block = false, want_poll = false, want_shutdown = false;
-  bool want_iret = false, want_crash = false;
+  VcpuRequests req{};
+  // A call the fast path ran but could not finish (see Hypervisor::fast_syscall).
+  HypercallArgs pending_args{};
+  EntryResult pending_result{};
   std::uint32_t shutdown_reason = 0;
   ::pvkit::xen::VcpuInfo* vcpu_info() { return &shared_info->vcpu_info[0]; }
   pc::xen::IretContext iret{};
@@ -153,7 +171,6 @@ struct Vcpu {
   // Outcome and counters.
   bool ended = false, torn_down = false;
   std::uint8_t teardown_stage = 0;
-  std::uint64_t frame_rsp = 0;  ///< guest RSP at the current hypercall (HYPERVISOR_iret)
   std::uint32_t console_port = 0;  ///< its PV console event channel (0: none)
   const char* end = "";
   std::uint64_t hypercalls = 0, upcalls = 0, preemptions = 0, bounces = 0;
@@ -185,18 +202,18 @@ class PcContext {
   std::uint64_t guest_rsp() const;
   void resume_from_iret(const pc::xen::IretContext& ic) {
     v_.iret = ic;
-    v_.want_iret = true;
+    v_.req.iret = true;
   }
   void crash_domain(const char* why) {
-    v_.want_crash = true;
+    v_.req.crash = true;
     v_.crash_why = why;
   }
   // PcSchedPolicy.
   PcContext& scheduler() { return *this; }
-  void yield() { v_.want_yield = true; }
-  void block() { v_.want_block = true; }
+  void yield() { v_.req.yield = true; }
+  void block() { v_.req.block = true; }
   void shutdown(std::uint32_t reason) {
-    v_.want_shutdown = true;
+    v_.req.shutdown = true;
     v_.shutdown_reason = reason;
   }
   bool port_valid(std::uint32_t port);
@@ -231,6 +248,14 @@ class Hypervisor {
 
   // ---- used by the hooks, contexts and platform objects --------------------------------
   void on_syscall(x86::TrapFrame& f);
+  /// The hypercall fast path (x86::EntryHooks::fast_syscall): runs the call and answers
+  /// kSysret when nothing else is due — no request from the handler, no continuation, no
+  /// deliverable event for this vCPU, no teardown left to retry — else stashes the call in
+  /// the vCPU and answers kFinish, and `finish_syscall` completes it on the full frame.
+  /// Static: it is the hook itself (x86::FastSyscallHook), with the registers as arguments.
+  static x86::FastSyscallResult fast_syscall(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2, std::uint64_t a3,
+                                             std::uint64_t a4, std::uint64_t nr);
+  void finish_syscall(x86::TrapFrame& f);
   void on_fault(x86::TrapFrame& f);
   void on_timer(x86::TrapFrame& f);
   Vcpu* vcpu_of(DomId d);
@@ -265,9 +290,17 @@ class Hypervisor {
   void retry_teardowns();
   [[noreturn]] void finish();
   void apply_requests(x86::TrapFrame& f, Vcpu& v);
+  void complete_syscall(x86::TrapFrame& f, Vcpu& v, const HypercallArgs& a, const EntryResult& r);
+  [[nodiscard]] bool event_deliverable(Vcpu& v) {
+    auto* vi = v.vcpu_info();
+    return v.cb.event != 0 && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) != 0 &&
+           vi->evtchn_upcall_mask == 0;
+  }
 
   Vcpu* cur_ = nullptr;
   std::uint32_t idle_rounds_ = 0;
+  /// Some dead domain's teardown is waiting (a zombie): every return retries it.
+  bool teardown_backlog_ = false;
 };
 
 }  // namespace pvkit::pc

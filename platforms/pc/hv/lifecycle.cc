@@ -40,7 +40,7 @@ void Hypervisor::end_domain(Vcpu& v, const char* how) {
     x86::flush_tlb_all();
     cur_ = nullptr;
   }
-  (void)teardown(v);
+  if (!teardown(v)) teardown_backlog_ = true;
 }
 
 bool Hypervisor::teardown(Vcpu& v) {
@@ -82,9 +82,12 @@ bool Hypervisor::teardown(Vcpu& v) {
 }
 
 void Hypervisor::retry_teardowns() {
+  if (!teardown_backlog_) return;
+  bool left = false;
   for (auto& v : vcpus) {
-    if (v.state == VcpuState::kDead && !v.torn_down) (void)teardown(v);
+    if (v.state == VcpuState::kDead && !v.torn_down && !teardown(v)) left = true;
   }
+  teardown_backlog_ = left;
 }
 
 void Hypervisor::finish() {

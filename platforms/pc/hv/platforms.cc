@@ -149,7 +149,9 @@ Verifier& PcContext::mm() { return *hv_.mm; }
 Domains& PcContext::domains() { return hv_.domains; }
 Events& PcContext::evtchn() { return *hv_.events; }
 Grants& PcContext::grant_tables() { return *hv_.grants; }
-std::uint64_t PcContext::guest_rsp() const { return v_.frame_rsp; }
+// The SYSCALL entry parked the guest's RSP in the per-CPU block; it stays there for the whole
+// call (interrupts are off, nothing else enters from ring 3 meanwhile).
+std::uint64_t PcContext::guest_rsp() const { return x86::percpu().user_rsp; }
 
 bool PcContext::port_valid(std::uint32_t port) {
   return port != 0 && port < hv_.events->valid_ports(v_.id);
@@ -158,7 +160,7 @@ bool PcContext::port_valid(std::uint32_t port) {
 void PcContext::poll(std::span<const std::uint32_t> ports, std::uint64_t) {
   v_.nr_poll = 0;
   for (std::uint32_t p : ports) v_.poll_ports[v_.nr_poll++] = p;
-  v_.want_poll = true;
+  v_.req.poll = true;
 }
 
 }  // namespace pvkit::pc
