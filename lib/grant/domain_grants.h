@@ -10,11 +10,12 @@
 // caller has already checked against `nr_entries()`.
 //
 // Concurrency: `lock` (the grant lock) protects the table, active entries, version and frame
-// counts; `maptrack_lock` protects maptrack allocation and is a leaf lock (taken last, never
+// counts (and serialises writers of the atomic `state`, which may be read without it); `maptrack_lock` protects maptrack allocation and is a leaf lock (taken last, never
 // held while taking a grant lock).
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -44,7 +45,9 @@ struct DomainGrants {
   SpinLock maptrack_lock;
 
   // --- under `lock` ---
-  DomainState state = DomainState::Free;
+  /// Written only under `lock`; atomic so that a path needing only a snapshot of it (a copy
+  /// naming the caller's own frame) can read it without taking the lock.
+  std::atomic<DomainState> state{DomainState::Free};
   std::uint8_t version = 0;
   std::uint32_t max_frames = 0;           ///< this domain's max_grant_frames (<= the limit)
   std::uint32_t max_maptrack_pages = 0;   ///< this domain's maptrack limit (<= the limit)

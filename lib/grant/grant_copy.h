@@ -148,10 +148,9 @@ GrantStatus GrantTables<P, N, L>::claim_copy_side(DomId caller, const xen::Gntta
   Domain* d = resolve(caller, DomId{ptr.domid}, id);
   if (d == nullptr) return GrantStatus::BadDomain;
   if (is_gref) return acquire_for_copy(*d, id, ptr.u.ref, caller, readonly, /*allow_transitive=*/true, buf);
-  {
-    LockGuard g(d->lock);
-    if (d->state != grant::DomainState::Live) return GrantStatus::BadDomain;
-  }
+  // A snapshot of the state is all this needs (the lock would be dropped right after reading
+  // it anyway); the frame reference below is what keeps the frame usable during the copy.
+  if (d->state.load(std::memory_order_acquire) != grant::DomainState::Live) return GrantStatus::BadDomain;
   const Mfn frame{ptr.u.gmfn};
   GrantStatus st = p_.get_frame(frame, caller, !readonly);  // frames must be the caller's own
   if (st != GrantStatus::Okay) return GrantStatus::BadPage;

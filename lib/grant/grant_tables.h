@@ -25,6 +25,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -232,7 +233,7 @@ Status GrantTables<P, N, L>::create_domain(DomId id, std::uint32_t max_frames,
     d->max_maptrack_pages =
         max_maptrack_frames < L::kMaxMaptrackFrames ? max_maptrack_frames : L::kMaxMaptrackFrames;
   }
-  d->state = grant::DomainState::Live;
+  d->state.store(grant::DomainState::Live, std::memory_order_release);
   return Status::ok();
 }
 
@@ -243,7 +244,7 @@ Status GrantTables<P, N, L>::release_domain(DomId id) {
   {
     LockGuard g(d->lock);
     if (d->state == grant::DomainState::Free) return Errno::Srch;
-    d->state = grant::DomainState::Dying;
+    d->state.store(grant::DomainState::Dying, std::memory_order_release);
   }
   std::array<PendingUnmap, L::kUnmapBatch> pending{};
   std::uint32_t n = 0;
@@ -311,7 +312,7 @@ Status GrantTables<P, N, L>::destroy_domain(DomId id) {
     d->release_cursor = 0;
   }
   d->version = 0;
-  d->state = grant::DomainState::Free;
+  d->state.store(grant::DomainState::Free, std::memory_order_release);
   return Status::ok();
 }
 

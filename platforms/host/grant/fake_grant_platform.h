@@ -14,19 +14,21 @@
 //   GrantTables<FakeGrantPlatform, 8> gt{p};
 //   ... EXPECT_EQ(p.frame(Mfn{5}).refs, 0); EXPECT_EQ(p.violations(), 0);
 //
-// Concurrency: every member takes one internal mutex; safe from any number of threads.
+// Concurrency: every member takes one internal SpinLock (never held while calling out); safe
+// from any number of threads.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <tuple>
 #include <vector>
 
+#include "pvkit/base/spinlock.h"
 #include "pvkit/base/status.h"
 #include "pvkit/base/types.h"
 #include "pvkit/grant/grant_platform.h"
@@ -61,28 +63,28 @@ class FakeGrantPlatform {
 
   // ---- test setup and inspection ---------------------------------------------------
   void give_frame(Mfn m, DomId d) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     frames_[m.value()].owned = true;
     frames_[m.value()].owner = d;
   }
   void make_page_table(Mfn m) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     frames_[m.value()].type = Type::PageTable;
   }
   Frame frame(Mfn m) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     return frames_[m.value()];
   }
   std::uint8_t* bytes(Mfn m) { return (*bytes_)[m.value()].data(); }
   std::optional<Pte> pte(DomId d, std::uint64_t addr) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     auto it = ptes_.find({d.value(), addr});
     if (it == ptes_.end()) return std::nullopt;
     return it->second;
   }
   /// An ordinary guest page-table update (mmu_update): refused over a grant PTE.
   Status guest_write_pte(DomId d, std::uint64_t addr, Pte v) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     auto it = ptes_.find({d.value(), addr});
     if (it != ptes_.end() && it->second.grant) return Errno::Inval;
     v.grant = false;
@@ -91,51 +93,51 @@ class FakeGrantPlatform {
   }
   /// Test hook: corrupt a grant PTE behind the grant table's back (as a buggy verifier might).
   void force_pte(DomId d, std::uint64_t addr, Pte v) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     ptes_[{d.value(), addr}] = v;
   }
   int flushes(DomId d) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     return flushes_[d.value()];
   }
   int device_maps() {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     return device_maps_;
   }
   int grant_ptes(DomId d) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     int n = 0;
     for (auto& [k, v] : ptes_) n += (std::get<0>(k) == d.value() && v.grant && v.present) ? 1 : 0;
     return n;
   }
   int violations() {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     return violations_;
   }
   /// Whether domain `d` maps the table page with frame number `m` (set_version/destroy tests).
   void set_guest_maps_table_frame(Mfn m, bool mapped) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     mapped_tables_[m.value()] = mapped;
   }
   void clear_guest_table_maps() {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     mapped_tables_.clear();
   }
   bool is_shared(Mfn m) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     for (auto& [p, s] : tables_) {
       if (s.mfn == m) return s.shared;
     }
     return false;
   }
   void set_controls(DomId caller, DomId target) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     controls_.push_back({caller.value(), target.value()});
   }
   HeapPageAllocator& allocator() { return alloc_; }
   /// The host pointer behind a table-page frame number (nullptr if unknown).
   std::uint8_t* table_page(Mfn m) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     for (auto& [p, s] : tables_) {
       if (s.mfn == m) return static_cast<std::uint8_t*>(p);
     }
@@ -146,7 +148,7 @@ class FakeGrantPlatform {
   void* alloc_page() { return alloc_.alloc_page(); }
   void free_page(void* p) {
     {
-      std::lock_guard g(mu_);
+      LockGuard g(mu_);
       auto it = tables_.find(p);
       if (it != tables_.end()) {
         if (it->second.shared) ++violations_;  // freeing a page the guest may still map
@@ -158,7 +160,7 @@ class FakeGrantPlatform {
 
   // ---- GrantFramePolicy --------------------------------------------------------------
   GrantStatus get_frame(Mfn m, DomId d, bool writable) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     if (m.value() >= kFrames) return GrantStatus::BadPage;
     Frame& f = frames_[m.value()];
     if (!f.owned || f.owner != d) return GrantStatus::BadPage;
@@ -167,11 +169,11 @@ class FakeGrantPlatform {
       f.type = Type::Writable;
       ++f.wrefs;
     }
-    ++f.refs;
+    set_refs(f, f.refs + 1);
     return GrantStatus::Okay;
   }
   void put_frame(Mfn m, bool writable) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     if (m.value() >= kFrames) {
       ++violations_;
       return;
@@ -181,17 +183,22 @@ class FakeGrantPlatform {
       ++violations_;
       return;
     }
-    --f.refs;
+    set_refs(f, f.refs - 1);
     if (writable && --f.wrefs == 0) f.type = Type::None;
   }
+  /// Lock-free, as a hypervisor's direct map is: the bytes of a frame never move, and the
+  /// caller holds a reference. The check that it does (a violation otherwise) reads the
+  /// reference count atomically; every write of `refs` is atomic too (under mu_).
   std::uint8_t* frame_bytes(Mfn m) {
     if (m.value() >= kFrames) return nullptr;
-    std::lock_guard g(mu_);
-    if (frames_[m.value()].refs <= 0) ++violations_;  // only while a reference is held
+    if (std::atomic_ref<int>(frames_[m.value()].refs).load(std::memory_order_relaxed) <= 0) [[unlikely]] {
+      LockGuard g(mu_);
+      ++violations_;
+    }
     return (*bytes_)[m.value()].data();
   }
   GrantStatus steal_frame(DomId d, Mfn m) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     if (m.value() >= kFrames) return GrantStatus::BadPage;
     Frame& f = frames_[m.value()];
     if (!f.owned || f.owner != d) return GrantStatus::BadPage;
@@ -200,23 +207,25 @@ class FakeGrantPlatform {
     return GrantStatus::Okay;
   }
   GrantStatus assign_frame(DomId d, Mfn m) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     if (m.value() >= kFrames) return GrantStatus::BadPage;
     Frame& f = frames_[m.value()];
     if (f.owned) return GrantStatus::GeneralError;
     if (refuse_assign_to_ && *refuse_assign_to_ == d) return GrantStatus::GeneralError;
-    f = Frame{};
+    set_refs(f, 0);  // f = Frame{}, with refs written atomically
+    f.wrefs = 0;
+    f.type = Type::None;
     f.owned = true;
     f.owner = d;
     return GrantStatus::Okay;
   }
   /// Test hook: make assign_frame to `d` fail (receiver over its memory limit).
   void refuse_assign_to(std::optional<DomId> d) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     refuse_assign_to_ = d;
   }
   Result<Mfn> share_table_page(DomId d, void* page, bool writable) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     auto it = tables_.find(page);
     if (it == tables_.end()) it = tables_.emplace(page, Table{Mfn{next_table_mfn_++}, d, false, false}).first;
     it->second.shared = true;
@@ -225,7 +234,7 @@ class FakeGrantPlatform {
     return it->second.mfn;
   }
   Status unshare_table_page(DomId, void* page) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     auto it = tables_.find(page);
     if (it == tables_.end()) {
       ++violations_;
@@ -236,7 +245,7 @@ class FakeGrantPlatform {
     return Status::ok();
   }
   bool controls(DomId caller, DomId target) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     for (auto& [c, t] : controls_) {
       if (c == caller.value() && t == target.value()) return true;
     }
@@ -245,7 +254,7 @@ class FakeGrantPlatform {
 
   // ---- GrantMappingPolicy ------------------------------------------------------------
   GrantStatus install_host_mapping(DomId d, const GrantHostMapping& m, Mfn f) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     if (m.addr == 0) return GrantStatus::BadVirtAddr;
     if (m.contains_pte && (m.addr & 7) != 0) return GrantStatus::GeneralError;
     auto& e = ptes_[{d.value(), m.addr}];
@@ -254,7 +263,7 @@ class FakeGrantPlatform {
     return GrantStatus::Okay;
   }
   GrantStatus remove_host_mapping(DomId d, const GrantHostMapping& m, Mfn f) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     auto it = ptes_.find({d.value(), m.addr});
     if (it == ptes_.end()) return GrantStatus::GeneralError;
     const Pte& e = it->second;
@@ -263,40 +272,46 @@ class FakeGrantPlatform {
     return GrantStatus::Okay;
   }
   void release_host_mapping(DomId d, const GrantHostMapping& m, Mfn f) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     auto it = ptes_.find({d.value(), m.addr});
     if (it != ptes_.end() && it->second.grant && it->second.frame == f) ptes_.erase(it);
   }
   GrantStatus install_device_mapping(DomId, Mfn, bool) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     if (device_space_ == 0) return GrantStatus::NoDeviceSpace;
     --device_space_;
     ++device_maps_;
     return GrantStatus::Okay;
   }
   void remove_device_mapping(DomId, Mfn) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     if (device_maps_ <= 0) ++violations_;
     --device_maps_;
     ++device_space_;
   }
   void flush_tlb(DomId d) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     ++flushes_[d.value()];
   }
   void set_device_space(int n) {
-    std::lock_guard g(mu_);
+    LockGuard g(mu_);
     device_space_ = n;
   }
 
  private:
+  /// Writes a frame's reference count (caller holds mu_): atomically, because frame_bytes
+  /// reads it without mu_.
+  static void set_refs(Frame& f, int v) { std::atomic_ref<int>(f.refs).store(v, std::memory_order_relaxed); }
+
   struct Table {
     Mfn mfn{};
     DomId owner{};
     bool shared = false;
     bool writable = false;
   };
-  std::mutex mu_;
+  /// One lock for the whole fake machine. A SpinLock, as the GrantFramePolicy contract asks of
+  /// a platform: GrantTables calls it while holding a grant (spin) lock, so it must not sleep.
+  SpinLock mu_;
   std::array<Frame, kFrames> frames_{};
   std::unique_ptr<std::array<std::array<std::uint8_t, 4096>, kFrames>> bytes_;
   std::map<std::tuple<std::uint16_t, std::uint64_t>, Pte> ptes_;
