@@ -26,21 +26,52 @@
 
 namespace pvkit::guest {
 
-/// The raw hypercall: stub `Nr` of the hypercall page, up to five arguments.
-template <std::uint32_t Nr>
-inline long hypercall(std::uint64_t a1 = 0, std::uint64_t a2 = 0, std::uint64_t a3 = 0,
-                      std::uint64_t a4 = 0, std::uint64_t a5 = 0) {
+/// The raw hypercall: stub `Nr` of the hypercall page with the given arguments (up to five).
+/// Only the argument registers in use are loaded; the rest are declared clobbered, as the
+/// hypervisor may scribble on every argument register.
+template <std::uint32_t Nr, typename... Args>
+inline long hypercall(Args... args) {
   static_assert(Nr < xen::kHypercallPageStubs, "no such stub in the hypercall page");
-  register std::uint64_t rdi asm("rdi") = a1;
-  register std::uint64_t rsi asm("rsi") = a2;
-  register std::uint64_t rdx asm("rdx") = a3;
-  register std::uint64_t r10 asm("r10") = a4;
-  register std::uint64_t r8 asm("r8") = a5;
+  static_assert(sizeof...(Args) <= 5, "x86-64 PV hypercalls take at most five arguments");
+  const std::uint64_t a[5] = {static_cast<std::uint64_t>(args)...};
+  register std::uint64_t rdi asm("rdi") = a[0];
+  register std::uint64_t rsi asm("rsi") = a[1];
+  register std::uint64_t rdx asm("rdx") = a[2];
+  register std::uint64_t r10 asm("r10") = a[3];
+  register std::uint64_t r8 asm("r8") = a[4];
   long rax;
-  asm volatile("call hypercall_page + %c[off]"
-               : "=a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8)
-               : [off] "i"(Nr * xen::kHypercallStubSize)
-               : "memory", "rcx", "r11");
+  constexpr std::uint32_t kOff = Nr * xen::kHypercallStubSize;
+  if constexpr (sizeof...(Args) == 0) {
+    asm volatile("call hypercall_page + %c[off]"
+                 : "=a"(rax)
+                 : [off] "i"(kOff)
+                 : "memory", "rcx", "r11", "rdi", "rsi", "rdx", "r10", "r8");
+  } else if constexpr (sizeof...(Args) == 1) {
+    asm volatile("call hypercall_page + %c[off]"
+                 : "=a"(rax), "+r"(rdi)
+                 : [off] "i"(kOff)
+                 : "memory", "rcx", "r11", "rsi", "rdx", "r10", "r8");
+  } else if constexpr (sizeof...(Args) == 2) {
+    asm volatile("call hypercall_page + %c[off]"
+                 : "=a"(rax), "+r"(rdi), "+r"(rsi)
+                 : [off] "i"(kOff)
+                 : "memory", "rcx", "r11", "rdx", "r10", "r8");
+  } else if constexpr (sizeof...(Args) == 3) {
+    asm volatile("call hypercall_page + %c[off]"
+                 : "=a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx)
+                 : [off] "i"(kOff)
+                 : "memory", "rcx", "r11", "r10", "r8");
+  } else if constexpr (sizeof...(Args) == 4) {
+    asm volatile("call hypercall_page + %c[off]"
+                 : "=a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10)
+                 : [off] "i"(kOff)
+                 : "memory", "rcx", "r11", "r8");
+  } else {
+    asm volatile("call hypercall_page + %c[off]"
+                 : "=a"(rax), "+r"(rdi), "+r"(rsi), "+r"(rdx), "+r"(r10), "+r"(r8)
+                 : [off] "i"(kOff)
+                 : "memory", "rcx", "r11");
+  }
   return rax;
 }
 
