@@ -602,9 +602,9 @@ FastSyscallResult on_fast(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2, 
   }
   if (nr == 22) {
     ++g_fast.finish_calls;
-    return {0, FastSyscall::kFinish};
+    return {nr, FastSyscall::kFinish};
   }
-  return {0, FastSyscall::kNotHandled};
+  return {nr, FastSyscall::kNotHandled};
 }
 
 void on_fast_finish(TrapFrame& f) {

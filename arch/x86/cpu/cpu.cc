@@ -327,8 +327,8 @@ extern "C" void pvkit_x86_syscall(TrapFrame* f) {
 }
 
 extern "C" pvkit::x86::FastSyscallResult pvkit_x86_syscall_unhandled(std::uint64_t, std::uint64_t, std::uint64_t,
-                                                                     std::uint64_t, std::uint64_t, std::uint64_t) {
-  return {0, pvkit::x86::FastSyscall::kNotHandled};
+                                                                     std::uint64_t, std::uint64_t, std::uint64_t nr) {
+  return {nr, pvkit::x86::FastSyscall::kNotHandled};
 }
 
 extern "C" void pvkit_x86_syscall_slow(TrapFrame* f, pvkit::x86::FastSyscall how) {

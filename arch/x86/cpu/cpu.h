@@ -49,8 +49,6 @@
 
 namespace pvkit::x86 {
 
-/// The image's handlers for entries from ring 3 and for the timer. Null hooks: a ring-3
-/// exception or SYSCALL without a handler is fatal, a timer tick is just acknowledged.
 /// What `EntryHooks::fast_syscall` did (returned in RDX, next to the result in RAX).
 enum class FastSyscall : std::uint64_t {
   kSysret = 0,      ///< done: RAX is the guest's result; restore and SYSRET straight away
@@ -58,7 +56,9 @@ enum class FastSyscall : std::uint64_t {
   kNotHandled = 2,  ///< nothing ran; `syscall` handles the call on a full TrapFrame
 };
 
-/// The fast hook's answer: RAX for the guest, and what the entry code does next.
+/// The fast hook's answer: RAX and what the entry code does next. With kSysret, `rax` is the
+/// guest's result; otherwise it must be the hypercall number, which the entry code puts back
+/// in the TrapFrame's RAX (it does not spend a store on saving RAX on the fast path).
 struct FastSyscallResult {
   std::uint64_t rax;
   FastSyscall next;
@@ -68,6 +68,8 @@ struct FastSyscallResult {
 using FastSyscallHook = FastSyscallResult (*)(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
                                               std::uint64_t a3, std::uint64_t a4, std::uint64_t nr);
 
+/// The image's handlers for entries from ring 3 and for the timer. Null hooks: a ring-3
+/// exception or SYSCALL without a handler is fatal, a timer tick is just acknowledged.
 struct EntryHooks {
   void (*syscall)(TrapFrame&) = nullptr;
   /// Optional fast path for 64-bit SYSCALL (see the header comment); needs `syscall_finish`.

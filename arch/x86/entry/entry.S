@@ -159,7 +159,7 @@ entry_paranoid:
 /*
  * ---- SYSCALL from 64-bit ring 3: RCX = return RIP, R11 = RFLAGS, RSP still the guest's ----
  * The fast path. A TrapFrame's worth of stack is reserved, but only the registers the C call
- * may clobber (RAX RCX RDX RSI RDI R8-R11) are stored in their slots; the callee-saved ones
+ * may clobber (RCX RDX RSI RDI R8-R11; RAX comes back from the hook) are stored in their slots; the callee-saved ones
  * stay live in their registers, since C++ preserves them. The fast hook (cpu.h) gets the
  * hypercall's registers (RDI RSI RDX R10 R8, number in RAX) as C arguments and returns the
  * guest's RAX in RAX and a FastSyscall verdict in RDX (cpu.h):
@@ -179,7 +179,6 @@ pvkit_x86_syscall_entry:
         movq    %rsp, %gs:PVKIT_PERCPU_USER_RSP
         movq    %gs:PVKIT_PERCPU_KSTACK_TOP, %rsp
         subq    $PVKIT_FRAME_SIZE, %rsp
-        movq    %rax, PVKIT_FRAME_RAX(%rsp)
         movq    %rcx, PVKIT_FRAME_RCX(%rsp)
         movq    %r11, PVKIT_FRAME_R11(%rsp)
         movq    %rdi, PVKIT_FRAME_RDI(%rsp)
@@ -209,8 +208,9 @@ pvkit_x86_syscall_entry:
         sysretq
 
 .Lsyscall_noncanonical:
-        movl    $2, %edx                /* FastSyscall::kNotHandled */
+        movl    $2, %edx                /* FastSyscall::kNotHandled; RAX is still the number */
 .Lsyscall_slow:
+        movq    %rax, PVKIT_FRAME_RAX(%rsp)     /* the hook gave the number back */
         movq    %rbx, PVKIT_FRAME_RBX(%rsp)
         movq    %rbp, PVKIT_FRAME_RBP(%rsp)
         movq    %r12, PVKIT_FRAME_R12(%rsp)
