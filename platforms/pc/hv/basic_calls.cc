@@ -1,11 +1,9 @@
-// console_io and xen_version through lib/hypercall's handlers (see basic_calls.h for why they
-// live in their own translation unit), and the per-domain console sink.
+// The per-domain console sink, and multicall through lib/hypercall's handler (see basic_calls.h).
 #include "pvkit/platforms/pc/hv/basic_calls.h"
 
 #include "pvkit/arch/x86/mm/guest_copy.h"
 #include "pvkit/hypercall/console_io.h"
 #include "pvkit/hypercall/multicall.h"
-#include "pvkit/hypercall/xen_version.h"
 #include "pvkit/platforms/pc/log.h"
 
 namespace pvkit::pc {
@@ -20,21 +18,6 @@ bool contains(const char* s, const char* word) {
   return false;
 }
 
-constinit XenVersionInfo g_version{};
-
-struct CallCtx {
-  GuestConsole* con;
-  bool privileged;
-  x86::CurrentGuestMemory mem{};
-  bool guest_kernel_mode() { return true; }
-  x86::CurrentGuestMemory& guest_memory() { return mem; }
-  GuestConsole& console() { return *con; }
-  bool is_privileged() { return privileged; }
-  const XenVersionInfo& xen_version_info() { return g_version; }
-  xen::DomainHandle domain_handle() { return {}; }
-};
-static_assert(ConsoleIoContext<CallCtx>);
-static_assert(XenVersionContext<CallCtx>);
 static_assert(ConsoleSink<GuestConsole>);
 
 /// The context of a multicall: guest memory, and the outer context to dispatch entries with.
@@ -59,15 +42,6 @@ std::int64_t multicall_call(void* ctx, InnerDispatch dispatch, HypercallArgs& ar
   return Multicall::call_in<ErasedTable>(m, args);
 }
 
-std::int64_t console_io_call(GuestConsole& con, bool privileged, HypercallArgs& args) {
-  CallCtx ctx{&con, privileged};
-  return ConsoleIo::call(ctx, args);
-}
-
-std::int64_t xen_version_call(bool privileged, HypercallArgs& args) {
-  CallCtx ctx{nullptr, privileged};
-  return XenVersion::call(ctx, args);
-}
 
 void GuestConsole::write(std::span<const char> s) {
   for (char c : s) {

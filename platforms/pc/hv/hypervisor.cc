@@ -18,6 +18,8 @@ extern "C" __attribute__((visibility("hidden"))) char __image_end[];
 
 namespace pvkit::pc {
 
+alignas(Hypervisor) unsigned char g_pc_hypervisor[sizeof(Hypervisor)];
+
 namespace {
 
 /// RAM the PC images are booted with (QEMU -m 256; the boot direct map covers the first GiB).
@@ -30,7 +32,6 @@ constexpr std::uint32_t kUartPorts = 8;
 /// Consecutive "everyone is asleep" rounds after which the hypervisor declares a deadlock.
 constexpr std::uint32_t kMaxIdleRounds = 2000;
 
-alignas(Hypervisor) unsigned char g_hv_storage[sizeof(Hypervisor)];
 alignas(FrameDb) unsigned char g_db_storage[sizeof(FrameDb)];
 alignas(Verifier) unsigned char g_mm_storage[sizeof(Verifier)];
 alignas(Events) unsigned char g_ev_storage[sizeof(Events)];
@@ -62,10 +63,9 @@ bool has_error_code(std::uint64_t v) { return v == 8 || (v >= 10 && v <= 14) || 
 
 // ------------------------------------------------------------------ boot
 
-Hypervisor& Hypervisor::get() { return *g_hv; }
 
 Hypervisor& Hypervisor::boot(const BootInfo& boot) {
-  auto* hv = new (g_hv_storage) Hypervisor();
+  auto* hv = new (g_pc_hypervisor) Hypervisor();
   g_hv = hv;
   hv->nr_frames = kRamBytes >> kPageShift;
   // The frame database lives right above the image; the pool gets the rest of RAM.
@@ -153,27 +153,32 @@ void Hypervisor::on_syscall(x86::TrapFrame& f) {
   ++v.hypercalls;
   ++total_hypercalls;
   HypercallArgs a = x86::hypercall_args(f);
-  PcContext ctx(*this, v);
+  PcContext ctx(v);
   const EntryResult r = hypercall_entry<PcTable>(ctx, a);
   complete_syscall(f, v, a, r);
 }
 
 x86::FastSyscallResult Hypervisor::fast_syscall(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
                                                std::uint64_t a3, std::uint64_t a4, std::uint64_t nr) {
-  Hypervisor& hv = *g_hv;
-  Vcpu& v = *hv.cur_;
-  ++v.hypercalls;
-  ++hv.total_hypercalls;
+  Hypervisor& hv = get();
   HypercallArgs a{nr, {a0, a1, a2, a3, a4}};
-  PcContext ctx(hv, v);
-  const EntryResult r = hypercall_entry<PcTable>(ctx, a);
-  if (r.action == EntryAction::kReturnToGuest && !v.req.any() && !hv.teardown_backlog_ && !hv.event_deliverable(v))
-      [[likely]] {
+  EntryResult r;
+  {
+    Vcpu& v = *hv.cur_;
+    ++v.hypercalls;
+    ++hv.total_hypercalls;
+    PcContext ctx(v);
+    r = hypercall_entry<PcTable>(ctx, a);
+  }
+  // Read the vCPU again rather than keep it live across the call (no callee-saved register to
+  // spill on the fast path); handlers never switch vCPUs.
+  Vcpu& v = *hv.cur_;
+  if (r.action == EntryAction::kReturnToGuest && !v.req.any() && !upcall_due(v)) [[likely]] {
     return {static_cast<std::uint64_t>(r.rax), x86::FastSyscall::kSysret};
   }
   v.pending_args = a;
   v.pending_result = r;
-  return {0, x86::FastSyscall::kFinish};
+  return {a.nr, x86::FastSyscall::kFinish};  // from memory: nr stays dead across the call
 }
 
 void Hypervisor::finish_syscall(x86::TrapFrame& f) {
@@ -271,17 +276,24 @@ void Hypervisor::on_timer(x86::TrapFrame& f) {
   leave_to_guest(f, true);
 }
 
+void Hypervisor::census() {
+  live_ = 0;
+  endless_ = 0;
+  for (auto& v : vcpus) {
+    if (v.state == VcpuState::kFree || v.state == VcpuState::kDead) continue;
+    ++live_;
+    if (v.spec.expect == Expect::kSpin || v.spec.expect == Expect::kService) ++endless_;
+  }
+  census_key_ = census_key();
+}
+
 void Hypervisor::leave_to_guest(x86::TrapFrame& f, bool rotate) {
   for (;;) {
     retry_teardowns();
-    bool any_live = false, only_endless = true;
-    for (auto& v : vcpus) {
-      if (v.state == VcpuState::kFree || v.state == VcpuState::kDead) continue;
-      any_live = true;
-      only_endless = only_endless && (v.spec.expect == Expect::kSpin || v.spec.expect == Expect::kService);
-    }
-    if (!any_live) finish();
-    if (only_endless) {
+    // Who is alive changes only when a domain is built or ends: count again only then.
+    if (census_key_ != census_key()) census();
+    if (live_ == 0) finish();
+    if (live_ == endless_) {
       for (auto& v : vcpus) {
         if (v.state == VcpuState::kFree || v.state == VcpuState::kDead) continue;
         if (v.spec.expect == Expect::kSpin) {
@@ -296,17 +308,16 @@ void Hypervisor::leave_to_guest(x86::TrapFrame& f, bool rotate) {
       continue;
     }
     // Round robin from the vCPU after the current one (or the current one, if it may go on).
-    const std::size_t start = cur_ == nullptr ? 0 : static_cast<std::size_t>(cur_ - vcpus.data());
     Vcpu* next = nullptr;
     if (!rotate && cur_ != nullptr && cur_->state == VcpuState::kRunnable) {
       next = cur_;
     } else {
-      for (std::size_t k = 1; k <= kMaxDomains; ++k) {
-        Vcpu& c = vcpus[(start + k) % kMaxDomains];
-        if (c.state == VcpuState::kRunnable) {
-          next = &c;
-          break;
-        }
+      const std::size_t start = cur_ == nullptr ? kMaxDomains - 1 : static_cast<std::size_t>(cur_ - vcpus.data());
+      for (std::size_t i = start + 1; i < kMaxDomains && next == nullptr; ++i) {
+        if (vcpus[i].state == VcpuState::kRunnable) next = &vcpus[i];
+      }
+      for (std::size_t i = 0; i <= start && next == nullptr; ++i) {
+        if (vcpus[i].state == VcpuState::kRunnable) next = &vcpus[i];
       }
     }
     if (next == nullptr) {
@@ -333,11 +344,14 @@ void Hypervisor::leave_to_guest(x86::TrapFrame& f, bool rotate) {
       x86::write_cr3(next->root_phys);
       x86::flush_tlb_all();
       // The UART's ports belong to the driver domain: open only while it runs.
-      auto& io = x86::cpu_tss().io;
-      if (next->spec.owns_uart) {
-        io.allow(kUartFirstPort, kUartPorts);
-      } else {
-        io.deny(kUartFirstPort, kUartPorts);
+      if (next->spec.owns_uart != uart_open_) {
+        auto& io = x86::cpu_tss().io;
+        if (next->spec.owns_uart) {
+          io.allow(kUartFirstPort, kUartPorts);
+        } else {
+          io.deny(kUartFirstPort, kUartPorts);
+        }
+        uart_open_ = next->spec.owns_uart;
       }
       ++switches;
     }
@@ -352,10 +366,7 @@ void Hypervisor::leave_to_guest(x86::TrapFrame& f, bool rotate) {
 
 bool Hypervisor::deliver_event(x86::TrapFrame& f, Vcpu& v) {
   auto* vi = v.vcpu_info();
-  if (v.cb.event == 0 || __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) == 0 ||
-      vi->evtchn_upcall_mask != 0) {
-    return false;
-  }
+  if (v.cb.event == 0 || !upcall_due(v)) return false;
   if (!bounce(f, v, v.cb.event, false, 0, 0)) return false;
   vi->evtchn_upcall_mask = 1;
   if (v.upcalls == 0) {

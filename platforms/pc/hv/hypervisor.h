@@ -24,6 +24,7 @@
 
 #include <array>
 #include <cstring>
+#include <new>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -40,9 +41,11 @@
 #include "pvkit/grant/grant_table_op.h"
 #include "pvkit/grant/grant_tables.h"
 #include "pvkit/grant/mm_grant_policy.h"
+#include "pvkit/hypercall/console_io.h"
 #include "pvkit/hypercall/entry.h"
 #include "pvkit/hypercall/stats.h"
 #include "pvkit/hypercall/table.h"
+#include "pvkit/hypercall/xen_version.h"
 #include "pvkit/mm/hypercall_mmu_update.h"
 #include "pvkit/mm/hypercall_mmuext_op.h"
 #include "pvkit/mm/hypercall_update_va_mapping.h"
@@ -178,13 +181,17 @@ struct Vcpu {
 
 class Hypervisor;
 
+/// Where the one Hypervisor lives (hypervisor.cc): a fixed, link-time address, so the hot paths
+/// reach its fields RIP-relative, without loading a pointer first.
+__attribute__((visibility("hidden"))) extern unsigned char g_pc_hypervisor[];
+
 /// A printable name for a SHUTDOWN_* reason ("powered off", "crashed (SHUTDOWN_crash)", ...).
 const char* shutdown_name(std::uint32_t reason);
 
 /// The per-call context every handler of PcTable sees (satisfies each area's concept).
 class PcContext {
  public:
-  PcContext(Hypervisor& hv, Vcpu& v) : hv_(hv), v_(v) {}
+  explicit PcContext(Vcpu& v) : v_(v) {}
   bool guest_kernel_mode() { return true; }  // pvkit guests have no user mode yet
   x86::CurrentGuestMemory& guest_memory() { return mem_; }
   DomId current_domain() const { return v_.id; }
@@ -195,6 +202,9 @@ class PcContext {
   Grants& grant_tables();
   GuestConsole& console() { return v_.console; }
   bool is_privileged() const { return v_.spec.privileged; }
+  // XenVersion.
+  const XenVersionInfo& xen_version_info() const { return kPcVersionInfo; }
+  ::pvkit::xen::DomainHandle domain_handle() const { return {}; }
   std::atomic<std::uint64_t>& vm_assist() { return v_.vm_assist; }
   HypercallStats& hypercall_stats() { return v_.stats; }
   GuestCallbacks& callbacks() { return v_.cb; }
@@ -220,16 +230,14 @@ class PcContext {
   void poll(std::span<const std::uint32_t> ports, std::uint64_t timeout);
 
  private:
-  Hypervisor& hv_;
-  Vcpu& v_;
+  Vcpu& v_;  // the hypervisor itself is Hypervisor::get(): one object, no per-call copy
   x86::CurrentGuestMemory mem_{};
 };
 
 /// The hypercall table: lib/'s handlers and the platform's own, one family each.
-/// (console_io and xen_version run in basic_calls.cc: lib/hypercall's headers for them and
-/// lib/mm's cannot share a translation unit, see basic_calls.h; so does multicall's body.)
-using PcTable = HypercallTable<SetTrapTable, MmuUpdateOp, SetCallbacks, PcMulticall, UpdateVaMappingOp, PcXenVersion,
-                               PcConsoleIo, GrantTableOp, Iret, MmuextOp, PcSchedOp, CallbackOp,
+/// (multicall's body runs in basic_calls.cc, dispatching each entry back through this table.)
+using PcTable = HypercallTable<SetTrapTable, MmuUpdateOp, SetCallbacks, PcMulticall, UpdateVaMappingOp, XenVersion,
+                               ConsoleIo, GrantTableOp, Iret, MmuextOp, PcSchedOp, CallbackOp,
                                EventChannelOp>;
 
 class Hypervisor {
@@ -237,7 +245,7 @@ class Hypervisor {
   /// Sets up the frame pool (RAM above the image and the frame database, minus boot
   /// modules), the lib/ objects and the CPU hooks. Call once.
   static Hypervisor& boot(const BootInfo& boot);
-  static Hypervisor& get();
+  static Hypervisor& get() { return *std::launder(reinterpret_cast<Hypervisor*>(g_pc_hypervisor)); }
   /// The domain id the next create_domain will use (kMaxDomains if the table is full).
   [[nodiscard]] std::uint16_t next_domid() const;
 
@@ -250,8 +258,9 @@ class Hypervisor {
   void on_syscall(x86::TrapFrame& f);
   /// The hypercall fast path (x86::EntryHooks::fast_syscall): runs the call and answers
   /// kSysret when nothing else is due — no request from the handler, no continuation, no
-  /// deliverable event for this vCPU, no teardown left to retry — else stashes the call in
-  /// the vCPU and answers kFinish, and `finish_syscall` completes it on the full frame.
+  /// event upcall due for this vCPU — else stashes the call in the vCPU and answers kFinish,
+  /// and `finish_syscall` completes it on the full frame. (Zombie teardowns are retried on
+  /// the slow returns: the LAPIC timer guarantees one every quantum.)
   /// Static: it is the hook itself (x86::FastSyscallHook), with the registers as arguments.
   static x86::FastSyscallResult fast_syscall(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2, std::uint64_t a3,
                                              std::uint64_t a4, std::uint64_t nr);
@@ -282,6 +291,10 @@ class Hypervisor {
 
  private:
   void leave_to_guest(x86::TrapFrame& f, bool rotate);
+  /// Counts the live vCPUs and, among them, the endless ones (spinners, services).
+  void census();
+  /// Changes whenever a domain is built or ends (then census() must count again).
+  [[nodiscard]] std::uint64_t census_key() const { return (std::uint64_t{domains_built} << 32) | domains_ended_; }
   bool deliver_event(x86::TrapFrame& f, Vcpu& v);
   bool bounce(x86::TrapFrame& f, Vcpu& v, std::uint64_t target, bool with_error, std::uint64_t error,
               std::uint8_t old_mask);
@@ -291,15 +304,27 @@ class Hypervisor {
   [[noreturn]] void finish();
   void apply_requests(x86::TrapFrame& f, Vcpu& v);
   void complete_syscall(x86::TrapFrame& f, Vcpu& v, const HypercallArgs& a, const EntryResult& r);
-  [[nodiscard]] bool event_deliverable(Vcpu& v) {
-    auto* vi = v.vcpu_info();
-    return v.cb.event != 0 && __atomic_load_n(&vi->evtchn_upcall_pending, __ATOMIC_ACQUIRE) != 0 &&
-           vi->evtchn_upcall_mask == 0;
+  /// Whether returning to `v` must first deliver an event upcall: evtchn_upcall_pending set
+  /// and evtchn_upcall_mask clear (adjacent bytes of its vcpu_info, read as one word; both are
+  /// guest-writable, so any nonzero byte counts: due iff the word is 0x0001..0x00FF).
+  /// deliver_event checks the callback.
+  [[nodiscard]] static bool upcall_due(Vcpu& v) {
+    static_assert(offsetof(::pvkit::xen::VcpuInfo, evtchn_upcall_mask) ==
+                  offsetof(::pvkit::xen::VcpuInfo, evtchn_upcall_pending) + 1);
+    std::uint16_t word;
+    __builtin_memcpy(&word, &v.vcpu_info()->evtchn_upcall_pending, sizeof word);
+    return static_cast<std::uint32_t>(word) - 1u < 0xFFu;
   }
 
   Vcpu* cur_ = nullptr;
   std::uint32_t idle_rounds_ = 0;
-  /// Some dead domain's teardown is waiting (a zombie): every return retries it.
+  std::uint32_t domains_ended_ = 0;
+  std::uint64_t census_key_ = ~std::uint64_t{0};
+  std::uint32_t live_ = 0, endless_ = 0;
+  /// Whether the TSS I/O bitmap currently opens the UART (to its driver domain).
+  bool uart_open_ = false;
+  /// Some dead domain's teardown is waiting (a zombie): every slow return (a scheduling
+  /// decision, a timer tick) retries it.
   bool teardown_backlog_ = false;
 };
 

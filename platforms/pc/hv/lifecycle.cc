@@ -32,6 +32,7 @@ void Hypervisor::end_domain(Vcpu& v, const char* how) {
   v.ended = true;
   v.end = how;
   v.state = VcpuState::kDead;
+  ++domains_ended_;
   printf("pvkit: d%u (%s) %s after %lu hypercalls, %lu event upcalls, %lu preemptions; releasing its resources\n",
          static_cast<unsigned>(v.id.value()), v.spec.name, how, static_cast<unsigned long>(v.hypercalls),
          static_cast<unsigned long>(v.upcalls), static_cast<unsigned long>(v.preemptions));

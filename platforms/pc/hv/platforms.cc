@@ -145,16 +145,16 @@ void PcGrantPolicy::note_grant_map(DomId mapper, std::uint64_t addr, Mfn frame, 
 
 // ------------------------------------------------------------------ context
 
-Verifier& PcContext::mm() { return *hv_.mm; }
-Domains& PcContext::domains() { return hv_.domains; }
-Events& PcContext::evtchn() { return *hv_.events; }
-Grants& PcContext::grant_tables() { return *hv_.grants; }
+Verifier& PcContext::mm() { return *Hypervisor::get().mm; }
+Domains& PcContext::domains() { return Hypervisor::get().domains; }
+Events& PcContext::evtchn() { return *Hypervisor::get().events; }
+Grants& PcContext::grant_tables() { return *Hypervisor::get().grants; }
 // The SYSCALL entry parked the guest's RSP in the per-CPU block; it stays there for the whole
 // call (interrupts are off, nothing else enters from ring 3 meanwhile).
 std::uint64_t PcContext::guest_rsp() const { return x86::percpu().user_rsp; }
 
 bool PcContext::port_valid(std::uint32_t port) {
-  return port != 0 && port < hv_.events->valid_ports(v_.id);
+  return port != 0 && port < Hypervisor::get().events->valid_ports(v_.id);
 }
 
 void PcContext::poll(std::span<const std::uint32_t> ports, std::uint64_t) {
