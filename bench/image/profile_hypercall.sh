@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Where the null hypercall's instructions go: runs bench_guest alone with profile=1000 and
-# profile=0 under QEMU (-icount, -d in_asm,exec,nochain), counts the instructions executed per
-# function (translated blocks attributed through the symbols of the run image and the guest),
-# and prints the per-call difference by function, largest first.
+# Where an operation's instructions go, by function. Null hypercall (default): runs bench_guest
+# alone with profile=1000 and profile=0; `event`: runs the measurer and its partner with
+# event_trials=1000 and event_trials=0 (per event ROUND trip, i.e. two one-way trips). Both
+# under QEMU (-icount, -d in_asm,exec,nochain); counts the instructions executed per function
+# (translated blocks attributed through the symbols of the run image and the guest) and
+# prints the per-operation difference by function, largest first.
 #
-# Usage: profile_hypercall.sh RUN_ELF GUEST_ELF
+# Usage: profile_hypercall.sh RUN_ELF GUEST_ELF [event]
 set -euo pipefail
-run_elf=$1 guest_elf=$2
+run_elf=$1 guest_elf=$2 what=${3:-null}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pvkit-profile.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 for n in 0 1000; do
-  "$root/platforms/pc/run/make_bundle.sh" "$tmp/bundle$n" "$guest_elf name=profile profile=$n"
+  if [ "$what" = event ]; then
+    "$root/platforms/pc/run/make_bundle.sh" "$tmp/bundle$n" \
+      "$guest_elf name=bench measure=1 peer=1 event_trials=$n" "$guest_elf name=partner peer=0"
+  else
+    "$root/platforms/pc/run/make_bundle.sh" "$tmp/bundle$n" "$guest_elf name=profile profile=$n"
+  fi
   timeout 300 qemu-system-x86_64 -M microvm -nodefaults -display none -serial file:"$tmp/serial$n" \
     -no-reboot -m 256 -cpu max -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$run_elf" \
     -initrd "$tmp/bundle$n" -smp 1 -icount shift=0,align=off,sleep=off -rtc clock=vm \
@@ -20,9 +27,9 @@ for n in 0 1000; do
 done
 { llvm-nm-14 -n --defined-only "$run_elf" | sed 's/^/hv /'; llvm-nm-14 -n --defined-only "$guest_elf" | sed 's/^/guest /'; } \
   | awk '$3 ~ /^[tTwW]$/ {print $1, $2, $4}' >"$tmp/syms"
-python3 - "$tmp" <<'PY'
+python3 - "$tmp" "$what" <<'PY'
 import bisect, re, subprocess, sys
-tmp = sys.argv[1]
+tmp, what = sys.argv[1], sys.argv[2]
 syms = []
 for line in open(f"{tmp}/syms"):
     who, addr, name = line.split(maxsplit=2)
@@ -64,7 +71,8 @@ def profile(n):
 p0, p1 = profile(0), profile(1000)
 rows = sorted(((p1.get(k, 0) - p0.get(k, 0)) / 1000.0, k) for k in set(p0) | set(p1))
 total = sum(r[0] for r in rows)
-print(f"null hypercall, instructions per call by function (total {total:.1f}):")
+label = "event round trip (two one-way trips)" if what == "event" else "null hypercall"
+print(f"{label}, instructions per operation by function (total {total:.1f}):")
 for v, k in reversed(rows):
     if abs(v) >= 0.5:
         print(f"{v:8.1f}  {k}")
