@@ -121,6 +121,9 @@ struct GuestSpec {
   /// console event channel (start_info.console.domU.evtchn, unbound for the backend) and
   /// grants the console page to the backend at GNTTAB_RESERVED_CONSOLE (ref 0).
   int console_backend = -1;
+  /// No story lines for this domain (built / ended / released): the image's domain-creation
+  /// benchmark builds and destroys hundreds, and console output is not what it measures.
+  bool quiet = false;
 };
 
 enum class VcpuState : std::uint8_t { kFree, kRunnable, kBlocked, kPolling, kDead };
@@ -152,6 +155,8 @@ struct Vcpu {
   const char* crash_why = "";
   // Outcome and counters.
   bool ended = false, torn_down = false;
+  bool built = false;              ///< create_domain finished (counted in domains_built)
+  bool destroy_requested = false;  ///< destroy_domain: free the slot once torn down
   std::uint8_t teardown_stage = 0;
   std::uint64_t frame_rsp = 0;  ///< guest RSP at the current hypercall (HYPERVISOR_iret)
   std::uint32_t console_port = 0;  ///< its PV console event channel (0: none)
@@ -224,8 +229,20 @@ class Hypervisor {
   /// The domain id the next create_domain will use (kMaxDomains if the table is full).
   [[nodiscard]] std::uint16_t next_domid() const;
 
-  /// Builds a PV domain from an ELF64 Xen guest kernel (see domain_builder.cc).
+  /// Builds a PV domain from an ELF64 Xen guest kernel (see domain_builder.cc). Errors:
+  /// NoSpc (every slot in use), NoMem (not enough free frames), or the failing step's error;
+  /// a failed build is undone completely (the same teardown as destroy_domain), so the frame
+  /// pool and the domain table are as they were before the call.
   [[nodiscard]] Result<Vcpu*> create_domain(const GuestSpec& spec);
+  /// Destroys domain `id` synchronously (lifecycle.cc): ends it if it still runs, tears down
+  /// everything it holds (event channels, grant mappings and table, page tables, memory;
+  /// frames back to the pool) and frees its slot for a later create_domain. It no longer
+  /// appears in the final summary. Errors: Srch (no such domain, or already being
+  /// destroyed); Busy (another domain still maps one of its grants: it stays a zombie, its
+  /// teardown is retried on every return to a guest and its slot is freed when that ends).
+  /// Call from the image (before run()) or a hook; never for the vCPU of the hypercall
+  /// being handled.
+  [[nodiscard]] Status destroy_domain(DomId id);
   /// Runs the domains until the last one ends; prints the summary and leaves QEMU.
   [[noreturn]] void run();
 
@@ -262,6 +279,7 @@ class Hypervisor {
               std::uint8_t old_mask);
   void end_domain(Vcpu& v, const char* how);
   bool teardown(Vcpu& v);
+  void free_slot(Vcpu& v);
   void retry_teardowns();
   [[noreturn]] void finish();
   void apply_requests(x86::TrapFrame& f, Vcpu& v);
