@@ -65,6 +65,8 @@ Stats stats_of(std::span<std::uint64_t> xs) {
 std::array<std::uint64_t, kMaxBenchPairs> g_create{};
 std::array<std::uint64_t, kMaxBenchPairs> g_destroy{};
 std::array<std::uint64_t, kMaxBenchPairs> g_pair{};
+/// Frames set aside to run builds with a nearly empty pool.
+constinit FramePool<x86::HvDirectMap> g_aside;
 
 }  // namespace
 
@@ -159,6 +161,44 @@ bool run_domain_bench(Hypervisor& hv, std::span<const std::uint8_t> elf, std::ui
     check("bench_domains: a domain larger than kMaxDomainPages is refused with Inval",
           !v && v.status().error() == Errno::Inval);
     check("bench_domains: ... and changes nothing", census(hv) == before);
+  }
+
+  // Out of frames at each point of a build: the pool drained (frames moved aside) to every size
+  // from just below the builder's up-front check (nr_pages + 1) to one frame short of what a
+  // build takes, so the build runs dry in the builder, the event area or the grant table;
+  // every attempt must fail with NoMem, undone completely (the builder runs the teardown).
+  {
+    std::uint64_t need = 0;
+    if (const Result<Vcpu*> v = hv.create_domain(spec)) {
+      need = before.free_frames - hv.pool.free_frames();
+      (void)hv.destroy_domain((*v)->id);
+    }
+    const std::uint64_t lowest = kBenchDomainPages;
+    (void)hv.pool.move_to(g_aside, hv.pool.free_frames() - lowest);
+    std::uint32_t attempts = 0, nomem = 0, intact = 0, past_check = 0;
+    for (std::uint64_t level = lowest; level < need; ++level) {
+      if (hv.pool.free_frames() < level) (void)g_aside.move_to(hv.pool, level - hv.pool.free_frames());
+      const Census c0 = census(hv);
+      const Result<Vcpu*> v = hv.create_domain(spec);
+      ++attempts;
+      past_check += level >= kBenchDomainPages + 1 ? 1 : 0;
+      if (v) {
+        (void)hv.destroy_domain((*v)->id);
+      } else if (v.status().error() == Errno::NoMem) {
+        ++nomem;
+      }
+      intact += census(hv) == c0 ? 1 : 0;
+    }
+    (void)g_aside.move_to(hv.pool, g_aside.free_frames());
+    printf("pvkit: bench_domains: a build takes %lu frames; %u builds with too few frames (%u of them past the "
+           "up-front check)\n",
+           static_cast<unsigned long>(need), attempts, past_check);
+    check("bench_domains: a build needs more frames than the up-front check asks for (so failures mid-build are tried)",
+          past_check > 0);
+    check("bench_domains: every build short of frames fails with NoMem", attempts > 0 && nomem == attempts);
+    check("bench_domains: ... and is undone completely (pool, table, frame database as before the attempt)",
+          intact == attempts);
+    check("bench_domains: everything back as before after the pool is refilled", census(hv) == before);
   }
 
   // Destroying what does not exist.

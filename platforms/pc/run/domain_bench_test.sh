@@ -2,8 +2,8 @@
 # Boots the run image with one guest (hello) and `bench_domains=N` under -icount: the
 # hypervisor creates and destroys a domain N times before running hello. Passes only when the
 # run succeeds (every pvkit-test check ok, hello finished) and the serial log shows that the
-# benchmark really ran: its three BENCH figures, the no-leak census check and the full-table
-# refusal (NoSpc, nothing changed).
+# benchmark really ran: its three BENCH figures, the no-leak census check, the full-table
+# refusal (NoSpc, nothing changed) and the builds run out of frames (NoMem, undone).
 # Usage: domain_bench_test.sh RUNNER IMAGE GUEST_ELF PAIRS
 set -u
 runner=$1 image=$2 guest=$3 pairs=$4
@@ -23,6 +23,8 @@ for want in \
   "pvkit-test: ok   bench_domains: frame pool, domain table, vCPU slots and frame database exactly as before (no leak)" \
   "pvkit-test: ok   bench_domains: creating a domain with every slot in use fails with NoSpc" \
   "pvkit-test: ok   bench_domains: ... and changes nothing (pool, table, frame database)" \
+  "pvkit-test: ok   bench_domains: every build short of frames fails with NoMem" \
+  "pvkit-test: ok   bench_domains: ... and is undone completely (pool, table, frame database as before the attempt)" \
   "pvkit-test: ok   bench_domains: everything back as before" \
   "(d0) hello: SUCCESS" \
   "pvkit: run finished: 1 domains"; do
