@@ -119,7 +119,7 @@ Result<Vcpu*> Hypervisor::create_domain(const GuestSpec& spec) {
     Status st = Status::ok();
     {
       LockGuard lock(mm->lock());
-      for (std::uint64_t pfn = 0; pfn < spec.nr_pages && step == nullptr; ++pfn) {
+      for (std::uint64_t pfn = 0; pfn < spec.nr_pages; ++pfn) {
         const std::optional<Mfn> m = pool.alloc();
         if (!m) {
           step = "frames";
@@ -244,10 +244,12 @@ Result<Vcpu*> Hypervisor::create_domain(const GuestSpec& spec) {
   v.state = VcpuState::kRunnable;
   v.built = true;
   ++domains_built;
-  if (!spec.quiet) printf("pvkit: built d%u \"%s\"%s%s: %lu pages, entry %lx, start_info %lx, page tables pinned at mfn %lx%s\n",
-         static_cast<unsigned>(slot), spec.name, spec.role[0] != '\0' ? " - " : "", spec.role,
-         static_cast<unsigned long>(spec.nr_pages), plan->entry.value(), plan->start_info.va.value(),
-         static_cast<unsigned long>(l4.value()), spec.privileged ? " (privileged)" : "");
+  if (!spec.quiet) {
+    printf("pvkit: built d%u \"%s\"%s%s: %lu pages, entry %lx, start_info %lx, page tables pinned at mfn %lx%s\n",
+           static_cast<unsigned>(slot), spec.name, spec.role[0] != '\0' ? " - " : "", spec.role,
+           static_cast<unsigned long>(spec.nr_pages), plan->entry.value(), plan->start_info.va.value(),
+           static_cast<unsigned long>(l4.value()), spec.privileged ? " (privileged)" : "");
+  }
   return &v;
 }
 

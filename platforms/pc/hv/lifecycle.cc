@@ -32,9 +32,11 @@ void Hypervisor::end_domain(Vcpu& v, const char* how) {
   v.ended = true;
   v.end = how;
   v.state = VcpuState::kDead;
-  if (!v.spec.quiet) printf("pvkit: d%u (%s) %s after %lu hypercalls, %lu event upcalls, %lu preemptions; releasing its resources\n",
-         static_cast<unsigned>(v.id.value()), v.spec.name, how, static_cast<unsigned long>(v.hypercalls),
-         static_cast<unsigned long>(v.upcalls), static_cast<unsigned long>(v.preemptions));
+  if (!v.spec.quiet) {
+    printf("pvkit: d%u (%s) %s after %lu hypercalls, %lu event upcalls, %lu preemptions; releasing its resources\n",
+           static_cast<unsigned>(v.id.value()), v.spec.name, how, static_cast<unsigned long>(v.hypercalls),
+           static_cast<unsigned long>(v.upcalls), static_cast<unsigned long>(v.preemptions));
+  }
   if (cur_ == &v) {
     x86::write_cr3(x86::hv_root_phys());  // never run on tables that are being freed
     x86::flush_tlb_all();
