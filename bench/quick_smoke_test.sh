@@ -29,7 +29,8 @@ for f in BM_NullHypercall BM_GrantCopy4K BM_EventBlockingRoundTrip/real_time BM_
   grep "\"name\": \"$f\"" "$tmp/host.json" | grep -q '"ratio"' || { echo "FAIL: $f has no baseline ratio"; fail=1; }
 done
 "$run_image_bench" "$run_elf" "$guest_elf" >"$tmp/image.txt" || { echo "FAIL: the image suite failed"; exit 1; }
-for f in null_hypercall mmu_update_l1 grant_map_unmap event_oneway domain_switch; do
+for f in null_hypercall mmu_update_l1 grant_map_unmap event_oneway domain_switch domain_create_destroy \
+  domain_create domain_destroy; do
   grep -Eq "^BENCH name=$f value=[1-9][0-9]* unit=instructions$" "$tmp/image.txt" ||
     { echo "FAIL: image figure $f missing"; fail=1; }
 done

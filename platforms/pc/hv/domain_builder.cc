@@ -7,6 +7,7 @@
 // in ring 3 with RSI = start_info's virtual address and events masked.
 #include <cstring>
 #include <new>
+#include <optional>
 
 #include "pvkit/arch/x86/boot/layout.h"
 #include "pvkit/arch/x86/cpu/cpu.h"
@@ -69,9 +70,20 @@ Result<Vcpu*> Hypervisor::create_domain(const GuestSpec& spec) {
     return Errno::NoSpc;
   }
   const DomId id{static_cast<std::uint16_t>(slot)};
+  bool in_table = false;  // from here on a failure must undo the build
   auto fail = [&](const char* step, Status s) {
     printf("pvkit: building d%u (%s) failed at %s: error %d\n", static_cast<unsigned>(slot), spec.name, step,
            -static_cast<int>(s.error()));
+    if (in_table) {
+      // Undo everything done so far with the teardown of a destroyed domain (no other domain
+      // can hold any of its grants yet, so it completes and frees the slot).
+      Vcpu& u = vcpus[slot];
+      u.ended = true;
+      u.end = "never built";
+      u.state = VcpuState::kDead;
+      u.destroy_requested = true;
+      (void)teardown(u);
+    }
     return s;
   };
 
@@ -81,7 +93,9 @@ Result<Vcpu*> Hypervisor::create_domain(const GuestSpec& spec) {
   loader::LoadResult<loader::DomainLayout> plan =
       loader::plan_domain_layout(*img, {.nr_pages = spec.nr_pages, .vcpus = 1});
   if (!plan) return fail("layout", plan.status());
-  if (pool.free_frames() < spec.nr_pages + 8) return fail("frames", Errno::NoMem);
+  // Its memory and shared_info come from the pool (the event and grant areas allocate their
+  // own pages and answer NoMem themselves; a build failing there is undone).
+  if (pool.free_frames() < spec.nr_pages + 1) return fail("frames", Errno::NoMem);
 
   Result<Domain*> dom = domains.create(id, {.privileged = spec.privileged,
                                             .max_pages = spec.nr_pages + 64,
@@ -93,25 +107,51 @@ Result<Vcpu*> Hypervisor::create_domain(const GuestSpec& spec) {
   v.id = id;
   v.dom = *dom;
   v.spec = spec;
-  v.nr_pages = spec.nr_pages;
+  v.nr_pages = 0;  // grows with the frames actually given (what a failed build gives back)
   v.state = VcpuState::kBlocked;  // exists (for the platform objects), not runnable until built
   v.console.id = id;
+  in_table = true;
 
-  // Memory: one frame per pfn, owned by the domain, with its M2P entry.
+  // Memory: one frame per pfn, owned by the domain, with its M2P entry. (Failures leave the
+  // locked block first: undoing the build takes the verifier's lock.)
   {
-    LockGuard lock(mm->lock());
-    for (std::uint64_t pfn = 0; pfn < spec.nr_pages; ++pfn) {
-      const Mfn m = *pool.alloc();
-      if (Status s = frames->assign(m, *v.dom); !s) return fail("frame assignment", s);
-      (void)mm->set_m2p(*v.dom, m, pfn);
-      v.p2m[pfn] = m;
+    const char* step = nullptr;
+    Status st = Status::ok();
+    {
+      LockGuard lock(mm->lock());
+      for (std::uint64_t pfn = 0; pfn < spec.nr_pages; ++pfn) {
+        const std::optional<Mfn> m = pool.alloc();
+        if (!m) {
+          step = "frames";
+          st = Errno::NoMem;
+          break;
+        }
+        v.p2m[pfn] = *m;
+        v.nr_pages = pfn + 1;
+        if (st = frames->assign(*m, *v.dom); !st) {
+          step = "frame assignment";
+          break;
+        }
+        (void)mm->set_m2p(*v.dom, *m, pfn);
+      }
+      // shared_info: the domain's, with a permanent Writable type reference (never a table).
+      const std::optional<Mfn> si = step == nullptr ? pool.alloc() : std::nullopt;
+      if (step == nullptr && !si) {
+        step = "shared_info";
+        st = Errno::NoMem;
+      }
+      if (step == nullptr) {
+        v.shared_info_mfn = *si;
+        if (st = frames->assign(*si, *v.dom); !st) step = "shared_info";
+      }
+      if (step == nullptr) {
+        if (st = mm->get_page_and_type(*si, v.dom, PageType::Writable); !st) step = "shared_info";
+      }
+      if (step == nullptr) {
+        v.shared_info = static_cast<::pvkit::xen::SharedInfo*>(x86::hv_virt(si->value() << kPageShift));
+      }
     }
-    // shared_info: the domain's, with a permanent Writable type reference (never a table).
-    const Mfn si = *pool.alloc();
-    if (Status s = frames->assign(si, *v.dom); !s) return fail("shared_info", s);
-    if (Status s = mm->get_page_and_type(si, v.dom, PageType::Writable); !s) return fail("shared_info", s);
-    v.shared_info_mfn = si;
-    v.shared_info = static_cast<::pvkit::xen::SharedInfo*>(x86::hv_virt(si.value() << kPageShift));
+    if (step != nullptr) return fail(step, st);
   }
   v.vcpu_info()->evtchn_upcall_mask = 1;  // the kernel starts with events masked
 
@@ -180,28 +220,37 @@ Result<Vcpu*> Hypervisor::create_domain(const GuestSpec& spec) {
   });
   if (!s) return fail("bootstrap page tables", s);
   const Mfn l4 = v.p2m[plan->page_tables.pfn.value()];
+  const char* step = nullptr;
   {
     LockGuard lock(mm->lock());
     do {
       mm->begin_call();
       s = mm->pin(*v.dom, l4, PageType::L4);
     } while (s.is_restart());
-    if (!s) return fail("pinning the L4", s);
-    do {
-      mm->begin_call();
-      s = mm->new_baseptr(*v.dom, VcpuId{0}, l4);
-    } while (s.is_restart());
-    if (!s) return fail("loading the L4", s);
+    if (!s) {
+      step = "pinning the L4";
+    } else {
+      do {
+        mm->begin_call();
+        s = mm->new_baseptr(*v.dom, VcpuId{0}, l4);
+      } while (s.is_restart());
+      if (!s) step = "loading the L4";
+    }
   }
+  if (step != nullptr) return fail(step, s);
 
   v.frame = x86::make_user_frame(plan->entry.value(), plan->stack_top.value());
   v.frame.rsi = plan->start_info.va.value();
   v.state = VcpuState::kRunnable;
+  v.built = true;
   ++domains_built;
-  printf("pvkit: built d%u \"%s\"%s%s: %lu pages, entry %lx, start_info %lx, page tables pinned at mfn %lx%s\n",
-         static_cast<unsigned>(slot), spec.name, spec.role[0] != '\0' ? " - " : "", spec.role,
-         static_cast<unsigned long>(spec.nr_pages), plan->entry.value(), plan->start_info.va.value(),
-         static_cast<unsigned long>(l4.value()), spec.privileged ? " (privileged)" : "");
+  ++census_epoch_;
+  if (!spec.quiet) {
+    printf("pvkit: built d%u \"%s\"%s%s: %lu pages, entry %lx, start_info %lx, page tables pinned at mfn %lx%s\n",
+           static_cast<unsigned>(slot), spec.name, spec.role[0] != '\0' ? " - " : "", spec.role,
+           static_cast<unsigned long>(spec.nr_pages), plan->entry.value(), plan->start_info.va.value(),
+           static_cast<unsigned long>(l4.value()), spec.privileged ? " (privileged)" : "");
+  }
   return &v;
 }
 

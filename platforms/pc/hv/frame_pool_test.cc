@@ -55,5 +55,28 @@ TEST(FramePool, FreedFrameComesBackAndPageAllocatorAgrees) {
   EXPECT_EQ(static_cast<std::uint8_t*>(pool.virt(*again))[100], 0);
 }
 
+TEST(FramePool, MoveToSetsFramesAsideWithoutZeroingAndGivesThemBack) {
+  Pages p;
+  FramePool<x86::IdentityPhysMap> pool, aside;
+  pool.add_range(p.first(), Mfn{p.first().value() + 4});
+  EXPECT_EQ(pool.move_to(aside, 3), 3u);
+  EXPECT_EQ(pool.free_frames(), 1u);
+  EXPECT_EQ(aside.free_frames(), 3u);
+  EXPECT_EQ(pool.move_to(aside, 5), 1u);  // only what there is
+  EXPECT_FALSE(pool.alloc().has_value());
+  auto m = aside.alloc();
+  ASSERT_TRUE(m.has_value());
+  aside.free(*m);
+  EXPECT_EQ(aside.move_to(pool, 10), 4u);
+  EXPECT_EQ(aside.free_frames(), 0u);
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 4; ++i) {
+    auto f = pool.alloc();
+    ASSERT_TRUE(f.has_value());
+    EXPECT_TRUE(seen.insert(f->value()).second) << "frame listed twice after moving back and forth";
+  }
+  EXPECT_FALSE(pool.alloc().has_value());
+}
+
 }  // namespace
 }  // namespace pvkit::pc

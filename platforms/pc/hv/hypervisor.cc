@@ -284,79 +284,90 @@ void Hypervisor::census() {
     ++live_;
     if (v.spec.expect == Expect::kSpin || v.spec.expect == Expect::kService) ++endless_;
   }
-  census_key_ = census_key();
+  census_seen_ = census_epoch_;
+}
+
+void Hypervisor::stop_endless() {
+  for (auto& v : vcpus) {
+    if (v.state == VcpuState::kFree || v.state == VcpuState::kDead) continue;
+    if (v.spec.expect == Expect::kSpin) {
+      printf("pvkit: d%u (%s) never yielded, yet was preempted %lu times while the others ran; every other domain has finished, so the hypervisor stops it\n",
+             static_cast<unsigned>(v.id.value()), v.spec.name, static_cast<unsigned long>(v.preemptions));
+    } else {
+      printf("pvkit: d%u (%s) has no one left to serve; the hypervisor stops it\n",
+             static_cast<unsigned>(v.id.value()), v.spec.name);
+    }
+    end_domain(v, "stopped by the hypervisor");
+  }
+}
+
+void Hypervisor::idle_round() {
+  // Everyone is asleep: time moves on to the next timer event (VIRQ_TIMER, poll timeouts).
+  if (++idle_rounds_ > kMaxIdleRounds) {
+    printf("pvkit: deadlock: every domain is blocked and nothing can wake them\n");
+    for (auto& v : vcpus) {
+      if (v.state == VcpuState::kBlocked || v.state == VcpuState::kPolling) end_domain(v, "deadlocked");
+    }
+    return;
+  }
+  for (auto& v : vcpus) {
+    if (v.state == VcpuState::kBlocked || v.state == VcpuState::kPolling) {
+      events->raise_virq(v.id, VcpuId{0}, ::pvkit::xen::kVirqTimer);
+      v.state = VcpuState::kRunnable;  // a timeout: SCHEDOP_block/poll may return early
+    }
+  }
+}
+
+Vcpu* Hypervisor::pick_next(bool rotate) {
+  if (!rotate && cur_ != nullptr && cur_->state == VcpuState::kRunnable) return cur_;
+  // Round robin from the vCPU after the current one (a vCPU's slot is its domain id).
+  const std::size_t start = cur_ == nullptr ? kMaxDomains - 1 : cur_->id.value();
+  for (std::size_t i = start + 1; i < kMaxDomains; ++i) {
+    if (vcpus[i].state == VcpuState::kRunnable) return &vcpus[i];
+  }
+  for (std::size_t i = 0; i <= start; ++i) {
+    if (vcpus[i].state == VcpuState::kRunnable) return &vcpus[i];
+  }
+  return nullptr;
+}
+
+void Hypervisor::switch_to(x86::TrapFrame& f, Vcpu& next) {
+  if (cur_ != nullptr && cur_->state != VcpuState::kDead && cur_->state != VcpuState::kFree) cur_->frame = f;
+  f = next.frame;
+  cur_ = &next;
+  x86::write_cr3(next.root_phys);
+  x86::flush_tlb_all();
+  // The UART's ports belong to the driver domain: open only while it runs.
+  if (next.spec.owns_uart != uart_open_) {
+    auto& io = x86::cpu_tss().io;
+    if (next.spec.owns_uart) {
+      io.allow(kUartFirstPort, kUartPorts);
+    } else {
+      io.deny(kUartFirstPort, kUartPorts);
+    }
+    uart_open_ = next.spec.owns_uart;
+  }
+  ++switches;
 }
 
 void Hypervisor::leave_to_guest(x86::TrapFrame& f, bool rotate) {
   for (;;) {
-    retry_teardowns();
+    if (teardown_backlog_) [[unlikely]] retry_teardowns();
     // Who is alive changes only when a domain is built or ends: count again only then.
-    if (census_key_ != census_key()) census();
-    if (live_ == 0) finish();
-    if (live_ == endless_) {
-      for (auto& v : vcpus) {
-        if (v.state == VcpuState::kFree || v.state == VcpuState::kDead) continue;
-        if (v.spec.expect == Expect::kSpin) {
-          printf("pvkit: d%u (%s) never yielded, yet was preempted %lu times while the others ran; every other domain has finished, so the hypervisor stops it\n",
-                 static_cast<unsigned>(v.id.value()), v.spec.name, static_cast<unsigned long>(v.preemptions));
-        } else {
-          printf("pvkit: d%u (%s) has no one left to serve; the hypervisor stops it\n",
-                 static_cast<unsigned>(v.id.value()), v.spec.name);
-        }
-        end_domain(v, "stopped by the hypervisor");
-      }
+    if (census_seen_ != census_epoch_) [[unlikely]] census();
+    if (live_ == 0) [[unlikely]] finish();
+    if (live_ == endless_) [[unlikely]] {
+      stop_endless();
       continue;
     }
-    // Round robin from the vCPU after the current one (or the current one, if it may go on).
-    Vcpu* next = nullptr;
-    if (!rotate && cur_ != nullptr && cur_->state == VcpuState::kRunnable) {
-      next = cur_;
-    } else {
-      const std::size_t start = cur_ == nullptr ? kMaxDomains - 1 : static_cast<std::size_t>(cur_ - vcpus.data());
-      for (std::size_t i = start + 1; i < kMaxDomains && next == nullptr; ++i) {
-        if (vcpus[i].state == VcpuState::kRunnable) next = &vcpus[i];
-      }
-      for (std::size_t i = 0; i <= start && next == nullptr; ++i) {
-        if (vcpus[i].state == VcpuState::kRunnable) next = &vcpus[i];
-      }
-    }
-    if (next == nullptr) {
-      // Everyone is asleep: time moves on to the next timer event (VIRQ_TIMER, poll timeouts).
-      if (++idle_rounds_ > kMaxIdleRounds) {
-        printf("pvkit: deadlock: every domain is blocked and nothing can wake them\n");
-        for (auto& v : vcpus) {
-          if (v.state == VcpuState::kBlocked || v.state == VcpuState::kPolling) end_domain(v, "deadlocked");
-        }
-        continue;
-      }
-      for (auto& v : vcpus) {
-        if (v.state == VcpuState::kBlocked || v.state == VcpuState::kPolling) {
-          events->raise_virq(v.id, VcpuId{0}, ::pvkit::xen::kVirqTimer);
-          v.state = VcpuState::kRunnable;  // a timeout: SCHEDOP_block/poll may return early
-        }
-      }
+    Vcpu* next = pick_next(rotate);
+    if (next == nullptr) [[unlikely]] {
+      idle_round();
       continue;
     }
-    if (next != cur_) {
-      if (cur_ != nullptr && cur_->state != VcpuState::kDead && cur_->state != VcpuState::kFree) cur_->frame = f;
-      f = next->frame;
-      cur_ = next;
-      x86::write_cr3(next->root_phys);
-      x86::flush_tlb_all();
-      // The UART's ports belong to the driver domain: open only while it runs.
-      if (next->spec.owns_uart != uart_open_) {
-        auto& io = x86::cpu_tss().io;
-        if (next->spec.owns_uart) {
-          io.allow(kUartFirstPort, kUartPorts);
-        } else {
-          io.deny(kUartFirstPort, kUartPorts);
-        }
-        uart_open_ = next->spec.owns_uart;
-      }
-      ++switches;
-    }
+    if (next != cur_) switch_to(f, *next);
     if (deliver_event(f, *next)) idle_rounds_ = 0;
-    if (next->state != VcpuState::kRunnable) {  // the delivery crashed it
+    if (next->state != VcpuState::kRunnable) [[unlikely]] {  // the delivery crashed it
       rotate = true;
       continue;
     }

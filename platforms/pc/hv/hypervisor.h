@@ -127,6 +127,9 @@ struct GuestSpec {
   /// console event channel (start_info.console.domU.evtchn, unbound for the backend) and
   /// grants the console page to the backend at GNTTAB_RESERVED_CONSOLE (ref 0).
   int console_backend = -1;
+  /// No story lines for this domain (built / ended / released): the image's domain-creation
+  /// benchmark builds and destroys hundreds, and console output is not what it measures.
+  bool quiet = false;
 };
 
 enum class VcpuState : std::uint8_t { kFree, kRunnable, kBlocked, kPolling, kDead };
@@ -173,6 +176,8 @@ struct Vcpu {
   const char* crash_why = "";
   // Outcome and counters.
   bool ended = false, torn_down = false;
+  bool built = false;              ///< create_domain finished (counted in domains_built)
+  bool destroy_requested = false;  ///< destroy_domain: free the slot once torn down
   std::uint8_t teardown_stage = 0;
   std::uint32_t console_port = 0;  ///< its PV console event channel (0: none)
   const char* end = "";
@@ -249,8 +254,20 @@ class Hypervisor {
   /// The domain id the next create_domain will use (kMaxDomains if the table is full).
   [[nodiscard]] std::uint16_t next_domid() const;
 
-  /// Builds a PV domain from an ELF64 Xen guest kernel (see domain_builder.cc).
+  /// Builds a PV domain from an ELF64 Xen guest kernel (see domain_builder.cc). Errors:
+  /// NoSpc (every slot in use), NoMem (not enough free frames), or the failing step's error;
+  /// a failed build is undone completely (the same teardown as destroy_domain), so the frame
+  /// pool and the domain table are as they were before the call.
   [[nodiscard]] Result<Vcpu*> create_domain(const GuestSpec& spec);
+  /// Destroys domain `id` synchronously (lifecycle.cc): ends it if it still runs, tears down
+  /// everything it holds (event channels, grant mappings and table, page tables, memory;
+  /// frames back to the pool) and frees its slot for a later create_domain. It no longer
+  /// appears in the final summary. Errors: Srch (no such domain, or already being
+  /// destroyed); Busy (another domain still maps one of its grants: it stays a zombie, its
+  /// teardown is retried on every return to a guest and its slot is freed when that ends).
+  /// Call from the image (before run()) or a hook; never for the vCPU of the hypercall
+  /// being handled.
+  [[nodiscard]] Status destroy_domain(DomId id);
   /// Runs the domains until the last one ends; prints the summary and leaves QEMU.
   [[noreturn]] void run();
 
@@ -291,15 +308,22 @@ class Hypervisor {
 
  private:
   void leave_to_guest(x86::TrapFrame& f, bool rotate);
+  /// The vCPU to run next: the current one if it may go on (and !rotate), else round robin.
+  Vcpu* pick_next(bool rotate);
+  /// Saves the live frame into the current vCPU and loads `next`'s: CR3, TLB, I/O bitmap.
+  void switch_to(x86::TrapFrame& f, Vcpu& next);
+  /// Only spinners and services are left: stop them (rare, kept off the hot path).
+  [[gnu::cold, gnu::noinline]] void stop_endless();
+  /// Every vCPU is asleep: a timer round wakes them (or a deadlock ends them).
+  [[gnu::cold, gnu::noinline]] void idle_round();
   /// Counts the live vCPUs and, among them, the endless ones (spinners, services).
   void census();
-  /// Changes whenever a domain is built or ends (then census() must count again).
-  [[nodiscard]] std::uint64_t census_key() const { return (std::uint64_t{domains_built} << 32) | domains_ended_; }
   bool deliver_event(x86::TrapFrame& f, Vcpu& v);
   bool bounce(x86::TrapFrame& f, Vcpu& v, std::uint64_t target, bool with_error, std::uint64_t error,
               std::uint8_t old_mask);
   void end_domain(Vcpu& v, const char* how);
   bool teardown(Vcpu& v);
+  void free_slot(Vcpu& v);
   void retry_teardowns();
   [[noreturn]] void finish();
   void apply_requests(x86::TrapFrame& f, Vcpu& v);
@@ -318,8 +342,9 @@ class Hypervisor {
 
   Vcpu* cur_ = nullptr;
   std::uint32_t idle_rounds_ = 0;
-  std::uint32_t domains_ended_ = 0;
-  std::uint64_t census_key_ = ~std::uint64_t{0};
+  /// Bumped whenever a domain is built, ends or frees its slot: census() must count again.
+  std::uint64_t census_epoch_ = 0;
+  std::uint64_t census_seen_ = ~std::uint64_t{0};
   std::uint32_t live_ = 0, endless_ = 0;
   /// Whether the TSS I/O bitmap currently opens the UART (to its driver domain).
   bool uart_open_ = false;

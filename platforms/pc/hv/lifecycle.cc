@@ -32,10 +32,12 @@ void Hypervisor::end_domain(Vcpu& v, const char* how) {
   v.ended = true;
   v.end = how;
   v.state = VcpuState::kDead;
-  ++domains_ended_;
-  printf("pvkit: d%u (%s) %s after %lu hypercalls, %lu event upcalls, %lu preemptions; releasing its resources\n",
-         static_cast<unsigned>(v.id.value()), v.spec.name, how, static_cast<unsigned long>(v.hypercalls),
-         static_cast<unsigned long>(v.upcalls), static_cast<unsigned long>(v.preemptions));
+  ++census_epoch_;
+  if (!v.spec.quiet) {
+    printf("pvkit: d%u (%s) %s after %lu hypercalls, %lu event upcalls, %lu preemptions; releasing its resources\n",
+           static_cast<unsigned>(v.id.value()), v.spec.name, how, static_cast<unsigned long>(v.hypercalls),
+           static_cast<unsigned long>(v.upcalls), static_cast<unsigned long>(v.preemptions));
+  }
   if (cur_ == &v) {
     x86::write_cr3(x86::hv_root_phys());  // never run on tables that are being freed
     x86::flush_tlb_all();
@@ -52,7 +54,7 @@ bool Hypervisor::teardown(Vcpu& v) {
     while (grants->release_domain(v.id).is_restart()) {
     }
     (void)domains.begin_destroy(v.id);
-    {
+    if (v.shared_info != nullptr) {  // (a build that failed early has none)
       LockGuard lock(mm->lock());
       mm->put_page_and_type(v.shared_info_mfn);  // the shared_info's permanent type reference
     }
@@ -63,7 +65,8 @@ bool Hypervisor::teardown(Vcpu& v) {
   Status s = domain_teardown_step(*mm, *v.dom);
   while (s.is_restart()) s = domain_teardown_step(*mm, *v.dom);
   if (v.teardown_stage == 1) {
-    if (!grants->destroy_domain(v.id)) return false;
+    // Srch: it never had a grant table (a build that failed before creating it).
+    if (Status g = grants->destroy_domain(v.id); !g && g.error() != Errno::Srch) return false;
     v.teardown_stage = 2;
     s = domain_teardown_step(*mm, *v.dom);
     while (s.is_restart()) s = domain_teardown_step(*mm, *v.dom);
@@ -75,11 +78,36 @@ bool Hypervisor::teardown(Vcpu& v) {
     if (f != nullptr && f->owner == nullptr && f->refcount == 0 && !f->xen) pool.free(m);
   };
   for (std::uint64_t p = 0; p < v.nr_pages; ++p) recycle(v.p2m[p]);
-  recycle(v.shared_info_mfn);
+  if (v.shared_info_mfn.value() != 0) recycle(v.shared_info_mfn);
   (void)domains.release(v.id);
   v.torn_down = true;
-  printf("pvkit: d%u (%s): every frame, port and grant released\n", static_cast<unsigned>(v.id.value()), v.spec.name);
+  if (!v.spec.quiet) {
+    printf("pvkit: d%u (%s): every frame, port and grant released\n", static_cast<unsigned>(v.id.value()),
+           v.spec.name);
+  }
+  if (v.destroy_requested) free_slot(v);
   return true;
+}
+
+Status Hypervisor::destroy_domain(DomId id) {
+  Vcpu* v = vcpu_of(id);
+  if (v == nullptr || v->destroy_requested) return Errno::Srch;
+  v->destroy_requested = true;
+  if (!v->ended) {
+    end_domain(*v, "destroyed");  // ... which runs the teardown
+  } else if (!v->torn_down) {
+    (void)teardown(*v);
+  } else {
+    free_slot(*v);
+  }
+  return v->state == VcpuState::kFree ? Status::ok() : Status{Errno::Busy};
+}
+
+void Hypervisor::free_slot(Vcpu& v) {
+  if (v.built) --domains_built;
+  v.built = false;
+  v.state = VcpuState::kFree;  // create_domain resets the rest
+  ++census_epoch_;
 }
 
 void Hypervisor::retry_teardowns() {

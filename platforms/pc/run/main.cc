@@ -7,12 +7,17 @@
 // poweroff). The run ends like the demo: a summary line
 //   pvkit: run finished: D domains, H hypercalls, E events, G grant maps, A attacks refused
 // and `pvkit-test: RESULT SUCCESS` only if every domain ended as expected.
+// `bench_domains=N` on the image's own command line (QEMU -append): after building the guests
+// and before running them, create and destroy a small domain from the first guest's ELF N
+// times, print `BENCH name=domain_create_destroy ...` (instructions under -icount) and check
+// that nothing leaked (domain_bench.h); a failed check fails the run at once.
 #include <cstring>
 
 #include "pvkit/platforms/pc/boot_info.h"
 #include "pvkit/platforms/pc/hv/hypervisor.h"
 #include "pvkit/platforms/pc/log.h"
 #include "pvkit/platforms/pc/run/bundle.h"
+#include "pvkit/platforms/pc/run/domain_bench.h"
 
 namespace {
 
@@ -76,6 +81,16 @@ int pvkit_main(const pvkit::pc::BootInfo& boot) {
     if (std::strcmp(expect, "spin") == 0) e = pc::Expect::kSpin;
     if (!hv.create_domain({.name = g_names[i], .elf = g_guests[i].elf, .cmdline = cmdline, .expect = e,
                            .role = "from the boot module"})) {
+      pc::printf("pvkit-test: RESULT FAILURE\n");
+      return 1;
+    }
+  }
+  char bench[16];
+  if (boot.arg_value("bench_domains", bench, sizeof bench) != nullptr) {
+    std::uint32_t pairs = 0;
+    for (const char* c = bench; *c >= '0' && *c <= '9' && pairs < 1000000; ++c) pairs = pairs * 10 + (*c - '0');
+    if (n == 0 || !pc::run_domain_bench(hv, g_guests[0].elf, pairs)) {
+      pc::printf("pvkit: bench_domains failed\n");
       pc::printf("pvkit-test: RESULT FAILURE\n");
       return 1;
     }
