@@ -341,15 +341,24 @@ extern "C" void pvkit_x86_syscall_slow(TrapFrame* f, pvkit::x86::FastSyscall how
   pvkit_x86_syscall(f);
 }
 
-extern "C" int pvkit_x86_prepare_user_return(TrapFrame* f) {
+namespace {
+// A frame a hook left unsafe: report it to the fault hook until it is fixed (at most 4 times).
+[[gnu::cold, gnu::noinline]] void refuse_unsafe_frame(TrapFrame* f, pvkit::x86::UserReturnCheck why) {
   using namespace pvkit::x86;
-  for (int tries = 0;; ++tries) {
-    const UserReturnCheck why = check_user_return(*f);
-    if (why == UserReturnCheck::kOk) break;
+  for (int tries = 0; why != UserReturnCheck::kOk; ++tries) {
     if (tries >= 4 || g_hooks.user_fault == nullptr) fatal(*f, "refusing to resume an unsafe ring-3 frame");
     f->vector = kVecBadUserReturn;
     f->error_code = static_cast<std::uint64_t>(why);
     g_hooks.user_fault(*f);
+    why = check_user_return(*f);
+  }
+}
+}  // namespace
+
+extern "C" int pvkit_x86_prepare_user_return(TrapFrame* f) {
+  using namespace pvkit::x86;
+  if (const UserReturnCheck why = check_user_return(*f); why != UserReturnCheck::kOk) [[unlikely]] {
+    refuse_unsafe_frame(f, why);
   }
   f->rflags = sanitize_user_rflags(f->rflags);
   PerCpu& pc = percpu();
