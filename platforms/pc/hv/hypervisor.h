@@ -95,7 +95,7 @@ class PcGrantPolicy : public MmGrantPolicy<Verifier, Domains, PcGrantPages> {
   std::uint64_t maps = 0;
 
  private:
-  static void note_grant_map(DomId mapper, std::uint64_t addr, Mfn frame, bool readonly);
+  void note_grant_map(DomId mapper, std::uint64_t addr, Mfn frame, bool readonly) const;
   static GrantHostMapping user(GrantHostMapping m) {
     m.application = true;
     return m;
