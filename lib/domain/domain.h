@@ -12,8 +12,8 @@
 // `can_act_on(other)` is the privilege test for foreign operations (foreigndom, IS_PRIV_FOR).
 //
 // Concurrency: identity, privilege and nr_vcpus are set once at creation. `tot_pages`, the
-// vCPU roots and the teardown cursor are protected by the pvkit/mm verifier's lock; `state`
-// is atomic so that other areas may test it without that lock (a Dying domain accepts no new
+// vCPU roots, the list of owned frames and the teardown cursor are protected by the pvkit/mm
+// verifier's lock; `state` is atomic so that other areas may test it without that lock (a Dying domain accepts no new
 // mappings, bindings or grants).
 #pragma once
 
@@ -27,6 +27,10 @@ namespace pvkit {
 
 /// Upper bound on vCPUs per domain (per-vCPU state is a fixed array; VcpuMask is one word).
 inline constexpr std::uint32_t kMaxVcpusPerDomain = 64;
+
+/// "No frame" in the links of a domain's list of owned frames (`Domain::owned_head/tail`,
+/// pvkit/mm's FrameInfo::owned_prev/owned_next); every machine frame number is below it.
+inline constexpr std::uint32_t kNoFrameLink = 0xFFFF'FFFFu;
 
 /// Life cycle: Running until destruction starts; Dying while teardown releases references;
 /// Dead once the domain owns no frame and holds no reference (its slot may then be reused).
@@ -63,11 +67,22 @@ struct Domain {
   std::uint64_t max_pages = 0;
   /// Frames this domain currently owns (maintained by the frame database).
   std::uint64_t tot_pages = 0;
+  /// Every frame whose owner is this domain in pvkit/mm's frame database (its allocation,
+  /// frames kept alive by others' references, hypervisor frames shared with it), as an
+  /// intrusive doubly linked list of frame numbers threaded through the frames' FrameInfo
+  /// (Xen's d->page_list): teardown walks it instead of the whole machine. Maintained only by
+  /// the frame database, O(1) per ownership change; empty = kNoFrameLink.
+  std::uint32_t owned_head = kNoFrameLink;
+  std::uint32_t owned_tail = kNoFrameLink;
+  /// Number of frames on that list (tot_pages plus the shared hypervisor frames).
+  std::uint64_t owned_count = 0;
   std::uint32_t nr_vcpus = 0;
   std::atomic<DomainState> state{DomainState::Dead};
   std::array<VcpuMmState, kMaxVcpusPerDomain> vcpu_mm{};
 
-  /// Teardown progress (pvkit/mm/domain_teardown.h): phase and cursor of the bounded steps.
+  /// Teardown progress (pvkit/mm/domain_teardown.h): phase, and the next frame of the owned
+  /// list the current phase visits (the frame database moves it on if that frame leaves the
+  /// list meanwhile).
   std::uint32_t teardown_phase = 0;
   std::uint64_t teardown_cursor = 0;
 

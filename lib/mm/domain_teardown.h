@@ -4,13 +4,21 @@
 // What it is: `domain_teardown_step(mm, d)`: bounded work (the verifier's per-call budget)
 // towards a Dead domain, in phases:
 //   0 drop every vCPU's kernel and user root;
-//   1 unpin every pinned frame the domain owns (a cursor walks the frame table);
+//   1 unpin every pinned frame the domain owns;
 //   2 abandon partial validations of its frames (their entries' and own references);
 //   3 finish queued devalidations (which drop every entry's references, cascading down);
 //   4 drop the allocation reference of each of its frames (a frame no one else references is
 //     free at once), and end the sharing of hypervisor frames shared with it (the grant
 //     table's own later grant_unshare_xen_frame then answers Inval, to be ignored);
 //   5 Dead once it owns no frame.
+// Phases 1, 2 and 4 walk the domain's own list of owned frames (Domain::owned_head, kept by the
+// frame database), not the machine's frame table: a step's work and a whole teardown's cost
+// are proportional to the domain's size, whatever the RAM. The walk's cursor
+// (Domain::teardown_cursor, the next frame to visit) survives preemption and frames leaving
+// the list meanwhile (freed by the visit itself — an abandoned partial table drops its
+// entries' references — or by other domains between steps): the frame database moves the
+// cursor on when it unlinks that frame. A dying domain gains no frames (assign, transfer and
+// assign_stolen refuse it), so each walk ends after at most owned_count visits.
 // Returns Errno::Restart while work remains ("more to do": call again, e.g. from the
 // destroydomain continuation), ok once the domain is Dead, and Errno::Busy when only other
 // domains' references keep some of its frames alive (a zombie: call again after they drop
@@ -41,33 +49,38 @@ template <typename V>
   LockGuard g(mm.lock());
   mm.begin_call();
   FrameDb& db = mm.frames();
-  auto scan = [&](auto&& per_frame) -> bool {  // true when the scan finished
-    while (d.teardown_cursor < db.size()) {
+  // Visits the frames on d's list from the cursor on; true when the walk reached the end.
+  auto walk = [&](auto&& per_frame) -> bool {
+    while (d.teardown_cursor != kNoFrameLink) {
       if (mm.budget_exhausted()) return false;
       mm.consume();
-      const Mfn m{d.teardown_cursor++};
+      const Mfn m{d.teardown_cursor};
       FrameInfo& f = *db.info(m);
-      if (f.owner == &d) per_frame(m, f);
+      d.teardown_cursor = f.owned_next;  // before the visit, which may free m
+      per_frame(m, f);
     }
-    d.teardown_cursor = 0;
     return true;
+  };
+  auto next_phase = [&](std::uint32_t phase) {
+    d.teardown_phase = phase;
+    d.teardown_cursor = d.owned_head;
   };
   for (;;) {
     switch (d.teardown_phase) {
       case 0:
         mm.drop_roots(d);
-        d.teardown_phase = 1;
+        next_phase(1);
         break;
       case 1:
-        if (!scan([&](Mfn m, FrameInfo& f) {
+        if (!walk([&](Mfn m, FrameInfo& f) {
               if (f.pinned) (void)mm.unpin(d, m);
             })) {
           return Errno::Restart;
         }
-        d.teardown_phase = 2;
+        next_phase(2);
         break;
       case 2:
-        if (!scan([&](Mfn m, FrameInfo& f) {
+        if (!walk([&](Mfn m, FrameInfo& f) {
               if (f.partial) mm.abandon_partial(m);
             })) {
           return Errno::Restart;
@@ -76,16 +89,17 @@ template <typename V>
         break;
       case 3:
         if (Status s = mm.drain(); !s) return s;
-        d.teardown_phase = 4;
+        next_phase(4);
         break;
       case 4:
-        if (!scan([&](Mfn m, FrameInfo& f) {
+        if (!walk([&](Mfn m, FrameInfo& f) {
               if (f.allocated) (void)db.release_allocation(m, d);
-              if (f.shared_xen) (void)db.unshare_xen(m, d);  // no mapping of it is left now
+              if (f.owner == &d && f.shared_xen) (void)db.unshare_xen(m, d);  // no mapping of it is left now
             })) {
           return Errno::Restart;
         }
         d.teardown_phase = 5;
+        d.teardown_cursor = kNoFrameLink;
         break;
       default:
         // Drops by others may queue more devalidation of our frames (e.g. their linear use).

@@ -11,11 +11,16 @@
 //     progress index of preemptible validation or devalidation,
 //   - linear-page-table counters, the M2P entry, and which of its entries (if it is an L1) are
 //     grant mappings (hypervisor-private, invariant 13).
+// Every owned frame is on its owner's list of owned frames (Domain::owned_head, linked through
+// FrameInfo::owned_prev/owned_next, Xen's d->page_list), and no other frame is: every change of
+// `owner` goes through one private function that moves the frame between lists in O(1), so
+// domain teardown walks the domain's frames, not the machine's.
 // Invariants held here: refcount > 0 implies an owner (14); xen frames are never guest-owned
 // (12); ownership transfer wipes type and validation state (14). Type references themselves are
 // taken and dropped by the verifier (pvkit/mm/verifier.h), which knows how to validate.
 //
-// How to use it: the platform provides `std::span<FrameInfo>` storage (one per frame) and
+// How to use it: the platform provides `std::span<FrameInfo>` storage (one per frame, at most
+// kMaxFrames: frame numbers are 32-bit list links, 16 TiB of RAM) and
 // calls `reserve_xen` for its own frames; `assign` gives a free frame to a domain (allocation
 // reference), `release_allocation` takes it back, `get_page`/`put_page` count general uses.
 //
@@ -26,6 +31,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <span>
 
 #include "pvkit/base/status.h"
@@ -68,6 +74,10 @@ struct FrameInfo {
   std::uint16_t next_index = 0;
   std::uint16_t linear_out = 0;   ///< same-level entries this table contains (linear tables)
   std::uint32_t linear_in = 0;    ///< same-level entries of other tables pointing here
+  /// Links of the owner's list of owned frames (frame numbers; kNoFrameLink = none). Only
+  /// meaningful while `owner` is set; changed only by FrameDb.
+  std::uint32_t owned_prev = kNoFrameLink;
+  std::uint32_t owned_next = kNoFrameLink;
   /// The flush epoch in which the type count last reached 0 (or the frame was reassigned):
   /// until a full flush ends that epoch, some TLB may still hold a translation that was only
   /// valid under the old type (Xen's tlbflush_timestamp).
@@ -105,7 +115,12 @@ struct FrameInfo {
 /// The table of FrameInfo for every machine frame.
 class FrameDb {
  public:
-  explicit FrameDb(std::span<FrameInfo> frames) : frames_(frames) {}
+  /// Most frames one database describes (the list links are 32-bit frame numbers).
+  static constexpr std::uint64_t kMaxFrames = kNoFrameLink;
+
+  /// Describes `frames` (beyond kMaxFrames, the rest is not used). The frames must be free.
+  explicit FrameDb(std::span<FrameInfo> frames)
+      : frames_(frames.first(frames.size() < kMaxFrames ? frames.size() : kMaxFrames)) {}
   FrameDb(const FrameDb&) = delete;
   FrameDb& operator=(const FrameDb&) = delete;
 
@@ -136,7 +151,7 @@ class FrameDb {
     if (!d.is_running()) return Errno::Perm;
     if (d.tot_pages >= d.max_pages) return Errno::TooBig;
     f->wipe_type_state();
-    f->owner = &d;
+    set_owner(m, *f, &d);
     f->allocated = true;
     f->refcount = 1;
     mark_stale(*f);  // whatever mapped it before may still be cached
@@ -186,7 +201,7 @@ class FrameDb {
     mark_stale(*f);
     f->m2p = ~std::uint64_t{0};
     --from.tot_pages;
-    f->owner = &to;
+    set_owner(m, *f, &to);
     ++to.tot_pages;
     return Status::ok();
   }
@@ -204,7 +219,7 @@ class FrameDb {
     f->m2p = ~std::uint64_t{0};
     f->refcount = 0;
     f->allocated = false;
-    f->owner = nullptr;
+    set_owner(m, *f, nullptr);
     f->in_transit = true;
     if (from.tot_pages > 0) --from.tot_pages;
     mark_stale(*f);
@@ -220,7 +235,7 @@ class FrameDb {
     if (to.tot_pages >= to.max_pages) return Errno::TooBig;
     f->in_transit = false;
     f->wipe_type_state();
-    f->owner = &to;
+    set_owner(m, *f, &to);
     f->allocated = true;
     f->refcount = 1;
     ++to.tot_pages;
@@ -246,7 +261,7 @@ class FrameDb {
     f->wipe_type_state();
     f->shared_xen = true;
     f->shared_ro = readonly;
-    f->owner = &d;
+    set_owner(m, *f, &d);
     f->refcount = 1;
     return Status::ok();
   }
@@ -260,7 +275,7 @@ class FrameDb {
     f->wipe_type_state();
     f->shared_xen = false;
     f->shared_ro = false;
-    f->owner = nullptr;
+    set_owner(m, *f, nullptr);
     f->refcount = 0;
     mark_stale(*f);
     return Status::ok();
@@ -280,18 +295,78 @@ class FrameDb {
     for (std::uint64_t i = 0; i < frames_.size(); ++i) fn(Mfn{i}, frames_[i]);
   }
 
+  // ---- the per-domain lists of owned frames ---------------------------------------------------
+
+  /// The first frame `d` owns, or nullopt if it owns none.
+  [[nodiscard]] std::optional<Mfn> first_owned(const Domain& d) const { return to_mfn_opt(d.owned_head); }
+  /// The frame after `m` on its owner's list, or nullopt (last, or `m` is not owned).
+  [[nodiscard]] std::optional<Mfn> next_owned(Mfn m) const {
+    const FrameInfo* f = info(m);
+    if (f == nullptr || f->owner == nullptr) return std::nullopt;
+    return to_mfn_opt(f->owned_next);
+  }
+  /// Visits the frames `d` owns, in list order: fn(Mfn, FrameInfo&). `fn` must not change
+  /// ownership (domain teardown has its own cursor for that).
+  template <typename F>
+  void for_each_owned(const Domain& d, F&& fn) {
+    for (std::uint32_t i = d.owned_head; i != kNoFrameLink; i = frames_[i].owned_next) fn(Mfn{i}, frames_[i]);
+  }
+
  private:
+  static std::optional<Mfn> to_mfn_opt(std::uint32_t link) {
+    if (link == kNoFrameLink) return std::nullopt;
+    return Mfn{link};
+  }
+
+  /// The only place `owner` changes: unlinks the frame from its old owner's list (moving that
+  /// domain's teardown cursor past it) and appends it to the new owner's list. O(1).
+  void set_owner(Mfn m, FrameInfo& f, Domain* d) {
+    const auto self = static_cast<std::uint32_t>(m.value());  // < kMaxFrames (constructor)
+    if (f.owner == d) return;
+    if (Domain* old = f.owner; old != nullptr) {
+      if (f.owned_prev == kNoFrameLink) {
+        old->owned_head = f.owned_next;
+      } else {
+        frames_[f.owned_prev].owned_next = f.owned_next;
+      }
+      if (f.owned_next == kNoFrameLink) {
+        old->owned_tail = f.owned_prev;
+      } else {
+        frames_[f.owned_next].owned_prev = f.owned_prev;
+      }
+      if (old->teardown_cursor == self) old->teardown_cursor = f.owned_next;
+      --old->owned_count;
+    }
+    f.owner = d;
+    f.owned_prev = kNoFrameLink;
+    f.owned_next = kNoFrameLink;
+    if (d != nullptr) {
+      f.owned_prev = d->owned_tail;
+      if (d->owned_tail == kNoFrameLink) {
+        d->owned_head = self;
+      } else {
+        frames_[d->owned_tail].owned_next = self;
+      }
+      d->owned_tail = self;
+      ++d->owned_count;
+    }
+  }
+
+  [[nodiscard]] Mfn mfn_of(const FrameInfo& f) const {
+    return Mfn{static_cast<std::uint64_t>(&f - frames_.data())};
+  }
+
   void free_frame(FrameInfo& f) {
     if (f.shared_xen) {  // back to the hypervisor: unowned, still reserved
       f.shared_xen = false;
       f.shared_ro = false;
-      f.owner = nullptr;
+      set_owner(mfn_of(f), f, nullptr);
       f.wipe_type_state();
       mark_stale(f);
       return;
     }
     if (f.owner != nullptr && f.owner->tot_pages > 0) --f.owner->tot_pages;
-    f.owner = nullptr;
+    set_owner(mfn_of(f), f, nullptr);
     f.allocated = false;
     f.wipe_type_state();
     f.m2p = ~std::uint64_t{0};
