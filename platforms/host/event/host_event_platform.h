@@ -3,8 +3,9 @@
 // What it is: hypervisor pages from a counting HeapPageAllocator; "guest frames" that tests
 // create per domain (zeroed host pages named by (owner DomId, Gfn)), mapped only for their
 // owner and counted so tests can assert teardown unmapped everything; kicks recorded per
-// (domain, vCPU), and test threads acting as vCPUs can block until kicked (wait_for_kick);
-// a PIRQ permission table.
+// (domain, vCPU), and test threads acting as vCPUs can block until kicked (wait_for_kick:
+// a futex on that vCPU's own kick counter, so a kick wakes only its vCPU and takes no lock);
+// a PIRQ permission table. Linux only (futex).
 //
 // How to use it:
 //   HostEventPlatform plat;
@@ -16,9 +17,15 @@
 // Concurrency: add_guest_frame/permit_pirq before threads start; everything else thread-safe.
 #pragma once
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <bit>
 #include <chrono>
-#include <condition_variable>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -103,18 +110,20 @@ class HostEventPlatform {
     return bad_unmaps_;
   }
 
-  /// EventPlatform: counts the kick and wakes a thread waiting for it.
+  /// EventPlatform: counts the kick and wakes the thread waiting for that vCPU, if any.
   void kick(DomId d, VcpuId v) {
     // One locked increment per kick (this is on every event delivery's path): the total is
     // summed when asked for, not counted separately.
     if (d.value() < kMaxDomains && v.value() < kMaxVcpus) [[likely]] {
-      kicks_[d.value()][v.value()].fetch_add(1, std::memory_order_seq_cst);
+      auto& k = kicks_[d.value()][v.value()];
+      k.fetch_add(1, std::memory_order_seq_cst);
+      // Dekker with wait_for_kick: the increment above, then the sleeper count (both seq_cst);
+      // the waiter does the opposite, so one of the two sees the other.
+      if (sleepers_[d.value()][v.value()].load(std::memory_order_seq_cst) != 0) {
+        futex(low_word(k), FUTEX_WAKE_PRIVATE, INT_MAX, nullptr);
+      }
     } else {
       other_kicks_.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (waiters_.load(std::memory_order_seq_cst) != 0) {
-      std::lock_guard<std::mutex> g(wait_mu_);
-      wait_cv_.notify_all();
     }
   }
   /// Blocks a test's "vCPU" thread until vCPU v of d has been kicked more than `seen` times
@@ -123,13 +132,26 @@ class HostEventPlatform {
   std::uint64_t wait_for_kick(DomId d, VcpuId v, std::uint64_t seen,
                               std::chrono::milliseconds timeout) {
     auto& k = kicks_[d.value()][v.value()];
-    waiters_.fetch_add(1, std::memory_order_seq_cst);
-    {
-      std::unique_lock<std::mutex> g(wait_mu_);
-      wait_cv_.wait_for(g, timeout, [&] { return k.load(std::memory_order_seq_cst) > seen; });
+    auto& sleepers = sleepers_[d.value()][v.value()];
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      std::uint64_t now = k.load(std::memory_order_seq_cst);
+      if (now > seen) return now;
+      sleepers.fetch_add(1, std::memory_order_seq_cst);
+      now = k.load(std::memory_order_seq_cst);
+      if (now <= seen) {
+        const auto left = deadline - std::chrono::steady_clock::now();
+        if (left <= std::chrono::steady_clock::duration::zero()) {
+          sleepers.fetch_sub(1, std::memory_order_seq_cst);
+          return now;
+        }
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+        timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+        // Sleeps only while the counter's low word still holds what was read (no lost wake-up).
+        futex(low_word(k), FUTEX_WAIT_PRIVATE, static_cast<int>(static_cast<std::uint32_t>(now)), &ts);
+      }
+      sleepers.fetch_sub(1, std::memory_order_seq_cst);
     }
-    waiters_.fetch_sub(1, std::memory_order_seq_cst);
-    return k.load(std::memory_order_seq_cst);
   }
   /// Kicks delivered to vCPU `v` of domain `d`.
   [[nodiscard]] std::uint64_t kicks(DomId d, VcpuId v) const {
@@ -173,9 +195,17 @@ class HostEventPlatform {
   std::int64_t bad_unmaps_ = 0;
   std::atomic<std::uint64_t> kicks_[kMaxDomains][kMaxVcpus]{};
   std::atomic<std::uint64_t> other_kicks_{0};  ///< kicks of ids beyond the per-vCPU array
-  std::atomic<int> waiters_{0};
-  std::mutex wait_mu_;
-  std::condition_variable wait_cv_;
+  std::atomic<std::uint32_t> sleepers_[kMaxDomains][kMaxVcpus]{};  ///< threads in wait_for_kick
+
+  // The futex word is the low half of a 64-bit kick counter (little-endian; lock-free atomics
+  // are the plain integer in memory).
+  static_assert(std::endian::native == std::endian::little);
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free &&
+                sizeof(std::atomic<std::uint64_t>) == sizeof(std::uint64_t));
+  static std::uint32_t* low_word(std::atomic<std::uint64_t>& a) { return reinterpret_cast<std::uint32_t*>(&a); }
+  static void futex(std::uint32_t* word, int op, int val, const timespec* ts) {
+    (void)syscall(SYS_futex, word, op, val, ts, nullptr, 0);
+  }
 };
 
 static_assert(event::EventPlatform<HostEventPlatform>);
