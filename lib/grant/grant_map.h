@@ -142,7 +142,7 @@ GrantStatus GrantTables<P, N, L>::map_locked(Domain& rd, DomId rid, Domain& ld, 
 template <GrantPlatform P, std::size_t N, GrantLimits L>
 void GrantTables<P, N, L>::unmap_batch(DomId lid, std::span<const xen::GnttabUnmapGrantRef> ops,
                                        std::span<GrantStatus> out, VcpuId vcpu) {
-  std::array<PendingUnmap, L::kUnmapBatch> pending{};
+  std::array<PendingUnmap, L::kUnmapBatch> pending;  // written by unmap_phase1 before use
   std::uint32_t n = 0;
   Domain* ld = slot(lid);
   const std::size_t count = ops.size() < out.size() ? ops.size() : out.size();

@@ -149,15 +149,17 @@ class GrantTables {
     std::uint32_t inner_ref = 0;
   };
   /// The second half of an unmap, run after the batch's TLB flush.
+  /// Trivially default-constructible on purpose: the per-call arrays of these are not
+  /// zero-filled; unmap_phase1 writes every field of an element before it is counted.
   struct PendingUnmap {
-    Domain* rd = nullptr;
-    std::uint32_t ref = 0;
-    Mfn frame{};
-    bool host = false;
-    bool device = false;
-    bool readonly = false;
-    std::uint32_t handle = grant::kNoHandle;
-    bool free_handle = false;
+    Domain* rd;
+    std::uint32_t ref;
+    Mfn frame;
+    bool host;
+    bool device;
+    bool readonly;
+    std::uint32_t handle;
+    bool free_handle;
   };
 
   Domain* slot(DomId d) {
@@ -246,7 +248,7 @@ Status GrantTables<P, N, L>::release_domain(DomId id) {
     if (d->state == grant::DomainState::Free) return Errno::Srch;
     d->state.store(grant::DomainState::Dying, std::memory_order_release);
   }
-  std::array<PendingUnmap, L::kUnmapBatch> pending{};
+  std::array<PendingUnmap, L::kUnmapBatch> pending;  // written by unmap_phase1 before use
   std::uint32_t n = 0;
   bool more = false;
   for (;;) {
