@@ -19,7 +19,8 @@
 // port; B grants a page of its own (ref 8) to A, maps A's page, binds the port and sets `ready`.
 // `profile=N` (alone, one domain): only N null hypercalls, for profile_hypercall.sh, which diffs
 // QEMU execution traces of N=1000 and N=0 runs to attribute the instructions to functions;
-// `event_trials=N` (measurer) sets the number of event round trips, for its event mode.
+// `event_trials=N` (measurer) sets the number of event round trips, for its event mode;
+// `grant_trials=N` the number of grant map+unmap pairs (profile_hypercall.sh's grant mode).
 // The last line is "bench_guest: SUCCESS" (then poweroff) or "bench_guest: FAILURE (...)".
 #include <cstdint>
 
@@ -212,7 +213,8 @@ int role_a(const g::xen::StartInfo& si, g::xen::DomId peer) {
            }
            const auto u = g::grant_unmap(m.handle, &g_peer_page);
            if (!u.ok()) rc = u.rc != 0 ? u.rc : u.status;
-         }));
+         },
+         g::cmdline_u64(si, "grant_trials").value_or(kTrials)));
   if (rc != 0) return fail("grant map/unmap", rc);
 
   // 4. Event ping-pong: one round trip is two one-way trips. (`event_trials=N` changes the
