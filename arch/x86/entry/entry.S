@@ -57,6 +57,25 @@
         popq    %rax
 .endm
 
+/* FRAME_SLOTS store|load, reg, offset, ...: moves each register to (store) or from (load) its
+   TrapFrame slot at offset(%rsp). */
+/* What a C call may clobber, besides RAX (the fast path saves and restores these) ... */
+#define SYSCALL_CLOBBERED rcx, PVKIT_FRAME_RCX, r11, PVKIT_FRAME_R11, rdi, PVKIT_FRAME_RDI, \
+        rsi, PVKIT_FRAME_RSI, rdx, PVKIT_FRAME_RDX, r8, PVKIT_FRAME_R8, r9, PVKIT_FRAME_R9, r10, PVKIT_FRAME_R10
+/* ... and what it preserves (the slow path stores them to complete the TrapFrame). */
+#define CALLEE_SAVED rbx, PVKIT_FRAME_RBX, rbp, PVKIT_FRAME_RBP, r12, PVKIT_FRAME_R12, \
+        r13, PVKIT_FRAME_R13, r14, PVKIT_FRAME_R14, r15, PVKIT_FRAME_R15
+.macro FRAME_SLOTS op, reg, slot, rest:vararg
+        .ifc \op, store
+        movq    %\reg, \slot(%rsp)
+        .else
+        movq    \slot(%rsp), %\reg
+        .endif
+        .ifnb \rest
+        FRAME_SLOTS \op, \rest
+        .endif
+.endm
+
         .text
         .code64
 
@@ -179,14 +198,7 @@ pvkit_x86_syscall_entry:
         movq    %rsp, %gs:PVKIT_PERCPU_USER_RSP
         movq    %gs:PVKIT_PERCPU_KSTACK_TOP, %rsp
         subq    $PVKIT_FRAME_SIZE, %rsp
-        movq    %rcx, PVKIT_FRAME_RCX(%rsp)
-        movq    %r11, PVKIT_FRAME_R11(%rsp)
-        movq    %rdi, PVKIT_FRAME_RDI(%rsp)
-        movq    %rsi, PVKIT_FRAME_RSI(%rsp)
-        movq    %rdx, PVKIT_FRAME_RDX(%rsp)
-        movq    %r8, PVKIT_FRAME_R8(%rsp)
-        movq    %r9, PVKIT_FRAME_R9(%rsp)
-        movq    %r10, PVKIT_FRAME_R10(%rsp)
+        FRAME_SLOTS store, SYSCALL_CLOBBERED
         movabsq $0x0000800000000000, %r9
         cmpq    %r9, %rcx
         je      .Lsyscall_noncanonical
@@ -195,14 +207,7 @@ pvkit_x86_syscall_entry:
         call    *pvkit_x86_fast_syscall_hook(%rip)  /* DF and AC are clear: IA32_FMASK */
         testq   %rdx, %rdx
         jnz     .Lsyscall_slow
-        movq    PVKIT_FRAME_RCX(%rsp), %rcx
-        movq    PVKIT_FRAME_R11(%rsp), %r11
-        movq    PVKIT_FRAME_RDI(%rsp), %rdi
-        movq    PVKIT_FRAME_RSI(%rsp), %rsi
-        movq    PVKIT_FRAME_RDX(%rsp), %rdx
-        movq    PVKIT_FRAME_R8(%rsp), %r8
-        movq    PVKIT_FRAME_R9(%rsp), %r9
-        movq    PVKIT_FRAME_R10(%rsp), %r10
+        FRAME_SLOTS load, SYSCALL_CLOBBERED
         movq    %gs:PVKIT_PERCPU_USER_RSP, %rsp
         swapgs
         sysretq
@@ -210,13 +215,8 @@ pvkit_x86_syscall_entry:
 .Lsyscall_noncanonical:
         movl    $2, %edx                /* FastSyscall::kNotHandled; RAX is still the number */
 .Lsyscall_slow:
-        movq    %rax, PVKIT_FRAME_RAX(%rsp)     /* the hook gave the number back */
-        movq    %rbx, PVKIT_FRAME_RBX(%rsp)
-        movq    %rbp, PVKIT_FRAME_RBP(%rsp)
-        movq    %r12, PVKIT_FRAME_R12(%rsp)
-        movq    %r13, PVKIT_FRAME_R13(%rsp)
-        movq    %r14, PVKIT_FRAME_R14(%rsp)
-        movq    %r15, PVKIT_FRAME_R15(%rsp)
+        /* RAX: the hook gave the number back; the callee-saved registers are still the guest's */
+        FRAME_SLOTS store, rax, PVKIT_FRAME_RAX, CALLEE_SAVED
         movq    $PVKIT_VEC_SYSCALL, PVKIT_FRAME_VECTOR(%rsp)
         movq    $0, PVKIT_FRAME_ERROR(%rsp)
         movq    PVKIT_FRAME_RCX(%rsp), %rax
