@@ -78,12 +78,12 @@ struct FrameInfo {
   /// meaningful while `owner` is set; changed only by FrameDb.
   std::uint32_t owned_prev = kNoFrameLink;
   std::uint32_t owned_next = kNoFrameLink;
+  std::uint32_t next_pending = kNoFrameLink;  ///< devalidation work list link (frame number)
   /// The flush epoch in which the type count last reached 0 (or the frame was reassigned):
   /// until a full flush ends that epoch, some TLB may still hold a translation that was only
   /// valid under the old type (Xen's tlbflush_timestamp).
   std::uint64_t tlb_epoch = 0;
   std::uint64_t m2p = ~std::uint64_t{0};   ///< guest pfn (MMU_MACHPHYS_UPDATE)
-  std::uint64_t next_pending = kNoFrame;   ///< devalidation work list link
   std::array<std::uint64_t, 8> grant_ptes{};  ///< bit i: entry i is a grant mapping (L1)
 
   /// True if entry `i` of this L1 table is a grant PTE.
@@ -111,6 +111,9 @@ struct FrameInfo {
     grant_ptes = {};
   }
 };
+
+// Two cache lines per frame (Xen's page_info is 32 bytes, but keeps most of this elsewhere).
+static_assert(sizeof(FrameInfo) <= 128, "FrameInfo grew: keep the per-frame record small");
 
 /// The table of FrameInfo for every machine frame.
 class FrameDb {

@@ -84,7 +84,7 @@ class PageTableVerifier {
   /// Grant PTEs removed implicitly (a table holding them was torn down).
   [[nodiscard]] std::uint64_t implicit_grant_unmaps() const { return implicit_grant_unmaps_; }
   /// True while devalidation work is queued.
-  [[nodiscard]] bool has_pending() const { return pending_head_ != kNoFrame; }
+  [[nodiscard]] bool has_pending() const { return pending_head_ != kNoFrameLink; }
 
   // ---- entry access ----------------------------------------------------------------------
 
@@ -203,7 +203,7 @@ class PageTableVerifier {
 
   /// Continues queued devalidations within the budget. Restart if work remains.
   [[nodiscard]] Status drain() {
-    while (pending_head_ != kNoFrame) {
+    while (pending_head_ != kNoFrameLink) {
       const Mfn m{pending_head_};
       FrameInfo& f = *frames_.info(m);
       const PtLevel level = table_level(f.type);
@@ -226,8 +226,8 @@ class PageTableVerifier {
         }
       }
       pending_head_ = f.next_pending;
-      if (pending_head_ == kNoFrame) pending_tail_ = kNoFrame;
-      f.next_pending = kNoFrame;
+      if (pending_head_ == kNoFrameLink) pending_tail_ = kNoFrameLink;
+      f.next_pending = kNoFrameLink;
       f.devalidating = false;
       f.next_index = 0;  // the type stays (count 0): re-use as the same type needs no flush
       frames_.put_page(m);  // the work list's reference
@@ -558,12 +558,13 @@ class PageTableVerifier {
 
   void push_pending(Mfn m) {
     FrameInfo& f = *frames_.info(m);
-    f.next_pending = kNoFrame;
-    if (pending_tail_ == kNoFrame) {
-      pending_head_ = pending_tail_ = m.value();
+    const auto link = static_cast<std::uint32_t>(m.value());  // < FrameDb::kMaxFrames
+    f.next_pending = kNoFrameLink;
+    if (pending_tail_ == kNoFrameLink) {
+      pending_head_ = pending_tail_ = link;
     } else {
-      frames_.info(Mfn{pending_tail_})->next_pending = m.value();
-      pending_tail_ = m.value();
+      frames_.info(Mfn{pending_tail_})->next_pending = link;
+      pending_tail_ = link;
     }
   }
 
@@ -572,8 +573,8 @@ class PageTableVerifier {
   SpinLock lock_;
   std::uint32_t per_call_;
   std::uint32_t budget_ = 0;
-  std::uint64_t pending_head_ = kNoFrame;
-  std::uint64_t pending_tail_ = kNoFrame;
+  std::uint32_t pending_head_ = kNoFrameLink;  ///< devalidation work list (frame numbers)
+  std::uint32_t pending_tail_ = kNoFrameLink;
   std::uint64_t full_flushes_ = 0;
   std::uint64_t implicit_grant_unmaps_ = 0;
 };
