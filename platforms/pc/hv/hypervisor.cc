@@ -39,7 +39,6 @@ alignas(PcGrantPolicy) unsigned char g_gp_storage[sizeof(PcGrantPolicy)];
 alignas(Grants) unsigned char g_gt_storage[sizeof(Grants)];
 Hypervisor* g_hv = nullptr;
 
-void hook_syscall(x86::TrapFrame& f) { g_hv->on_syscall(f); }
 void hook_syscall_finish(x86::TrapFrame& f) { g_hv->finish_syscall(f); }
 void hook_fault(x86::TrapFrame& f) { g_hv->on_fault(f); }
 void hook_timer(x86::TrapFrame& f) { g_hv->on_timer(f); }
@@ -99,11 +98,7 @@ Hypervisor& Hypervisor::boot(const BootInfo& boot) {
   hv->grant_policy = new (g_gp_storage) PcGrantPolicy(*hv->mm, hv->domains, hv->grant_pages);
   hv->grants = new (g_gt_storage) Grants(*hv->grant_policy);
   hv->boot_free_frames = hv->pool.free_frames();
-  x86::set_entry_hooks({.syscall = &hook_syscall,
-                        .fast_syscall = &Hypervisor::fast_syscall,
-                        .syscall_finish = &hook_syscall_finish,
-                        .user_fault = &hook_fault,
-                        .timer = &hook_timer});
+  hv->use_hypercall_table<PcTable>();
   printf("pvkit: hypervisor up: %lu MiB of RAM, %lu frames free for domains (frame database %lu KiB)\n",
          static_cast<unsigned long>(kRamBytes >> 20), static_cast<unsigned long>(hv->boot_free_frames),
          static_cast<unsigned long>(db_bytes >> 10));
@@ -148,37 +143,12 @@ void Hypervisor::run() {
   finish();
 }
 
-void Hypervisor::on_syscall(x86::TrapFrame& f) {
-  Vcpu& v = *cur_;
-  ++v.hypercalls;
-  ++total_hypercalls;
-  HypercallArgs a = x86::hypercall_args(f);
-  PcContext ctx(v);
-  const EntryResult r = hypercall_entry<PcTable>(ctx, a);
-  complete_syscall(f, v, a, r);
-}
-
-x86::FastSyscallResult Hypervisor::fast_syscall(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2,
-                                               std::uint64_t a3, std::uint64_t a4, std::uint64_t nr) {
-  Hypervisor& hv = get();
-  HypercallArgs a{nr, {a0, a1, a2, a3, a4}};
-  EntryResult r;
-  {
-    Vcpu& v = *hv.cur_;
-    ++v.hypercalls;
-    ++hv.total_hypercalls;
-    PcContext ctx(v);
-    r = hypercall_entry<PcTable>(ctx, a);
-  }
-  // Read the vCPU again rather than keep it live across the call (no callee-saved register to
-  // spill on the fast path); handlers never switch vCPUs.
-  Vcpu& v = *hv.cur_;
-  if (r.action == EntryAction::kReturnToGuest && !v.req.any() && !upcall_due(v)) [[likely]] {
-    return {static_cast<std::uint64_t>(r.rax), x86::FastSyscall::kSysret};
-  }
-  v.pending_args = a;
-  v.pending_result = r;
-  return {a.nr, x86::FastSyscall::kFinish};  // from memory: nr stays dead across the call
+void Hypervisor::install_hooks(x86::FastSyscallHook fast, void (*slow)(x86::TrapFrame&)) {
+  x86::set_entry_hooks({.syscall = slow,
+                        .fast_syscall = fast,
+                        .syscall_finish = &hook_syscall_finish,
+                        .user_fault = &hook_fault,
+                        .timer = &hook_timer});
 }
 
 void Hypervisor::finish_syscall(x86::TrapFrame& f) {

@@ -31,6 +31,7 @@
 
 #include "pvkit/arch/x86/cpu/cpu.h"
 #include "pvkit/arch/x86/cpu/frame.h"
+#include "pvkit/arch/x86/cpu/hypercall_regs.h"
 #include "pvkit/arch/x86/mm/guest_copy.h"
 #include "pvkit/arch/x86/mm/phys_map.h"
 #include "pvkit/base/status.h"
@@ -271,16 +272,55 @@ class Hypervisor {
   /// Runs the domains until the last one ends; prints the summary and leaves QEMU.
   [[noreturn]] void run();
 
+  /// Dispatches hypercalls through `Table` instead of PcTable: an embedder's own table, e.g.
+  /// `PcTable::add<MyOp>` or `PcTable::without<xen::hc::kConsoleIo>` (lib/hypercall/table.h).
+  /// Its handlers get a PcContext. Call after boot() (which installs PcTable), before run().
+  template <typename Table>
+  void use_hypercall_table() {
+    install_hooks(&fast_syscall<Table>, [](x86::TrapFrame& f) { get().on_syscall<Table>(f); });
+  }
+
   // ---- used by the hooks, contexts and platform objects --------------------------------
-  void on_syscall(x86::TrapFrame& f);
+  /// A hypercall on the full TrapFrame (the entry's slow path when the fast hook did not run).
+  template <typename Table>
+  void on_syscall(x86::TrapFrame& f) {
+    Vcpu& v = *cur_;
+    ++v.hypercalls;
+    ++total_hypercalls;
+    HypercallArgs a = x86::hypercall_args(f);
+    PcContext ctx(v);
+    const EntryResult r = hypercall_entry<Table>(ctx, a);
+    complete_syscall(f, v, a, r);
+  }
   /// The hypercall fast path (x86::EntryHooks::fast_syscall): runs the call and answers
   /// kSysret when nothing else is due — no request from the handler, no continuation, no
   /// event upcall due for this vCPU — else stashes the call in the vCPU and answers kFinish,
   /// and `finish_syscall` completes it on the full frame. (Zombie teardowns are retried on
   /// the slow returns: the LAPIC timer guarantees one every quantum.)
   /// Static: it is the hook itself (x86::FastSyscallHook), with the registers as arguments.
+  template <typename Table>
   static x86::FastSyscallResult fast_syscall(std::uint64_t a0, std::uint64_t a1, std::uint64_t a2, std::uint64_t a3,
-                                             std::uint64_t a4, std::uint64_t nr);
+                                             std::uint64_t a4, std::uint64_t nr) {
+    Hypervisor& hv = get();
+    HypercallArgs a{nr, {a0, a1, a2, a3, a4}};
+    EntryResult r;
+    {
+      Vcpu& v = *hv.cur_;
+      ++v.hypercalls;
+      ++hv.total_hypercalls;
+      PcContext ctx(v);
+      r = hypercall_entry<Table>(ctx, a);
+    }
+    // Read the vCPU again rather than keep it live across the call (no callee-saved register
+    // to spill on the fast path); handlers never switch vCPUs.
+    Vcpu& v = *hv.cur_;
+    if (r.action == EntryAction::kReturnToGuest && !v.req.any() && !upcall_due(v)) [[likely]] {
+      return {static_cast<std::uint64_t>(r.rax), x86::FastSyscall::kSysret};
+    }
+    v.pending_args = a;
+    v.pending_result = r;
+    return {a.nr, x86::FastSyscall::kFinish};  // from memory: nr stays dead across the call
+  }
   void finish_syscall(x86::TrapFrame& f);
   void on_fault(x86::TrapFrame& f);
   void on_timer(x86::TrapFrame& f);
@@ -328,6 +368,8 @@ class Hypervisor {
   [[noreturn]] void finish();
   void apply_requests(x86::TrapFrame& f, Vcpu& v);
   void complete_syscall(x86::TrapFrame& f, Vcpu& v, const HypercallArgs& a, const EntryResult& r);
+  /// Installs the CPU hooks, with these two for hypercalls.
+  void install_hooks(x86::FastSyscallHook fast, void (*slow)(x86::TrapFrame&));
   /// Whether returning to `v` must first deliver an event upcall: evtchn_upcall_pending set
   /// and evtchn_upcall_mask clear (adjacent bytes of its vcpu_info, read as one word; both are
   /// guest-writable, so any nonzero byte counts: due iff the word is 0x0001..0x00FF).
