@@ -10,7 +10,8 @@
 //   4 drop the allocation reference of each of its frames (a frame no one else references is
 //     free at once), and end the sharing of hypervisor frames shared with it (the grant
 //     table's own later grant_unshare_xen_frame then answers Inval, to be ignored);
-//   5 Dead once it owns no frame.
+//   5 Dead once it owns no frame — none of its allocation and no shared hypervisor frame
+//     (a frame's owner pointer never outlives the domain, whose slot may be reused).
 // Phases 1, 2 and 4 walk the domain's own list of owned frames (Domain::owned_head, kept by the
 // frame database), not the machine's frame table: a step's work and a whole teardown's cost
 // are proportional to the domain's size, whatever the RAM. The walk's cursor
@@ -106,7 +107,14 @@ template <typename V>
         if (mm.has_pending()) {
           if (Status s = mm.drain(); !s) return s;
         }
-        if (d.tot_pages != 0) return Errno::Busy;
+        if (d.owned_count != 0) {
+          // A zombie: others still reference some of its frames (or map a hypervisor frame
+          // shared with it). The next call walks what is left again: frames whose last
+          // reference went meanwhile have left the list; a shared frame that is no longer
+          // mapped is unshared then.
+          next_phase(4);
+          return Errno::Busy;
+        }
         d.state.store(DomainState::Dead, std::memory_order_release);
         return Status::ok();
     }

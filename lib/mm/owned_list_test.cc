@@ -341,5 +341,55 @@ TEST(TeardownAdversarial, Inv12_ForeignMappingsReleasedOthersFramesStayTheirs_XS
   EXPECT_EQ(host::check_mm_invariants(w.machine, w.mm, w.domains), "");
 }
 
+// A privileged domain maps (read-only, foreign) a hypervisor frame shared with the dying
+// domain, e.g. its grant-table frame. The dying domain stays a zombie — it still owns that
+// frame, and a Dead domain's slot may be reused — until the mapping goes; the next step then
+// ends the sharing and the frame is the hypervisor's again, on nobody's list.
+TEST(TeardownAdversarial, Inv14_SharedFrameStillMappedKeepsTheDomainAZombie_XSA214) {
+  MmWorld w(128, 4, 4096);
+  Domain& d = w.domain(1, DomainConfig{.max_pages = 16, .nr_vcpus = 1});
+  w.builder(d).alloc();
+  const Mfn shared{2};  // a hypervisor frame
+  {
+    LockGuard g(w.mm.lock());
+    ASSERT_TRUE(w.machine.frame_db().share_xen(shared, d, false));
+  }
+  Domain& priv = w.domain(2, DomainConfig{.privileged = true, .max_pages = 16, .nr_vcpus = 1});
+  auto& pb = w.builder(priv);
+  pb.map(VirtAddr{0x400000}, pb.alloc(), true);
+  ASSERT_TRUE(pb.pin_and_load(VcpuId{0}));
+  const MachAddr slot{to_maddr(pb.table(VirtAddr{0x400000}, 1)).value() + 8 * 5};
+  ASSERT_TRUE(w.run([&] { return w.mm.mod_entry(priv, d, slot, make_pte(shared, false), false); }));
+  ASSERT_EQ(w.machine.frame_db().info(shared)->refcount, 2u);
+
+  ASSERT_TRUE(w.domains.begin_destroy(d.id));
+  Status s;
+  while ((s = domain_teardown_step(w.mm, d)).is_restart()) {
+  }
+  EXPECT_EQ(s.error(), Errno::Busy);
+  EXPECT_EQ(d.state.load(), DomainState::Dying);
+  EXPECT_EQ(d.tot_pages, 0u);
+  EXPECT_EQ(list_of(w.machine.frame_db(), d), std::vector<std::uint64_t>{shared.value()});
+  EXPECT_EQ(w.domains.release(d.id).error(), Errno::Busy);
+  // Still Busy while mapped, however often it is called.
+  while ((s = domain_teardown_step(w.mm, d)).is_restart()) {
+  }
+  EXPECT_EQ(s.error(), Errno::Busy);
+
+  ASSERT_TRUE(w.run([&] { return w.mm.mod_entry(priv, d, slot, 0, false); }));
+  while ((s = domain_teardown_step(w.mm, d)).is_restart()) {
+  }
+  ASSERT_TRUE(s);
+  EXPECT_EQ(d.state.load(), DomainState::Dead);
+  EXPECT_EQ(d.owned_count, 0u);
+  const FrameInfo& f = *w.machine.frame_db().info(shared);
+  EXPECT_EQ(f.owner, nullptr);
+  EXPECT_TRUE(f.xen);
+  EXPECT_FALSE(f.shared_xen);
+  EXPECT_EQ(f.refcount, 0u);
+  EXPECT_EQ(check_list(w.machine.frame_db(), priv), "");
+  EXPECT_TRUE(w.domains.release(d.id));
+}
+
 }  // namespace
 }  // namespace pvkit
