@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Where an operation's instructions go, by function. Null hypercall (default): runs bench_guest
 # alone with profile=1000 and profile=0; `event`: runs the measurer and its partner with
-# event_trials=1000 and event_trials=0 (per event ROUND trip, i.e. two one-way trips). Both
+# event_trials=1000 and event_trials=0 (per event ROUND trip, i.e. two one-way trips); `grant`:
+# the same with grant_trials=1000 and 0 (per grant map+unmap pair). All
 # under QEMU (-icount, -d in_asm,exec,nochain); counts the instructions executed per function
 # (translated blocks attributed through the symbols of the run image and the guest) and
 # prints the per-operation difference by function, largest first.
 #
-# Usage: profile_hypercall.sh RUN_ELF GUEST_ELF [event]
+# Usage: profile_hypercall.sh RUN_ELF GUEST_ELF [event|grant]
 set -euo pipefail
 run_elf=$1 guest_elf=$2 what=${3:-null}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -14,7 +15,10 @@ root=$(cd "$here/../.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/pvkit-profile.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 for n in 0 1000; do
-  if [ "$what" = event ]; then
+  if [ "$what" = grant ]; then
+    "$root/platforms/pc/run/make_bundle.sh" "$tmp/bundle$n" \
+      "$guest_elf name=bench measure=1 peer=1 grant_trials=$n event_trials=1" "$guest_elf name=partner peer=0"
+  elif [ "$what" = event ]; then
     "$root/platforms/pc/run/make_bundle.sh" "$tmp/bundle$n" \
       "$guest_elf name=bench measure=1 peer=1 event_trials=$n" "$guest_elf name=partner peer=0"
   else
@@ -71,7 +75,7 @@ def profile(n):
 p0, p1 = profile(0), profile(1000)
 rows = sorted(((p1.get(k, 0) - p0.get(k, 0)) / 1000.0, k) for k in set(p0) | set(p1))
 total = sum(r[0] for r in rows)
-label = "event round trip (two one-way trips)" if what == "event" else "null hypercall"
+label = {"event": "event round trip (two one-way trips)", "grant": "grant map+unmap pair"}.get(what, "null hypercall")
 print(f"{label}, instructions per operation by function (total {total:.1f}):")
 for v, k in reversed(rows):
     if abs(v) >= 0.5:

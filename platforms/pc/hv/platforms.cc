@@ -27,11 +27,6 @@ static_assert(PcSchedContext<PcContext>);
 
 // ------------------------------------------------------------------ platform objects
 
-std::uint64_t* PcMmPlatform::frame_entries(Mfn m) {
-  if (m.value() >= nr_frames) return nullptr;
-  return static_cast<std::uint64_t*>(x86::hv_virt(m.value() << kPageShift));
-}
-
 void PcMmPlatform::fill_xen_l4_slots(Mfn, std::uint64_t* entries) {
   const auto* hv_l4 = static_cast<const std::uint64_t*>(x86::hv_virt(x86::hv_root_phys()));
   for (unsigned i = x86::kHvFirstL4Slot; i <= x86::kHvLastL4Slot; ++i) entries[i] = hv_l4[i];

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 
+#include "pvkit/arch/x86/mm/phys_map.h"
 #include "pvkit/base/status.h"
 #include "pvkit/base/types.h"
 #include "pvkit/mm/mm_platform.h"
@@ -33,7 +34,12 @@ class Hypervisor;
 struct PcMmPlatform {
   Hypervisor* hv = nullptr;
   std::uint64_t nr_frames = 0;
-  std::uint64_t* frame_entries(Mfn m);
+  /// A frame's 512 entries through the direct map (inline: the verifier calls it for every
+  /// page-table level it walks).
+  std::uint64_t* frame_entries(Mfn m) {
+    if (m.value() >= nr_frames) return nullptr;
+    return static_cast<std::uint64_t*>(x86::hv_virt(m.value() << kPageShift));
+  }
   void fill_xen_l4_slots(Mfn m, std::uint64_t* entries);
   void flush_tlb_all();
   void flush_tlb(DomId d, const VcpuMask& mask);
