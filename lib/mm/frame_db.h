@@ -154,7 +154,7 @@ class FrameDb {
     if (!d.is_running()) return Errno::Perm;
     if (d.tot_pages >= d.max_pages) return Errno::TooBig;
     f->wipe_type_state();
-    set_owner(m, *f, &d);
+    join_owner(m, *f, d);
     f->allocated = true;
     f->refcount = 1;
     mark_stale(*f);  // whatever mapped it before may still be cached
@@ -204,7 +204,10 @@ class FrameDb {
     mark_stale(*f);
     f->m2p = ~std::uint64_t{0};
     --from.tot_pages;
-    set_owner(m, *f, &to);
+    if (&to != &from) {
+      leave_owner(m, *f);
+      join_owner(m, *f, to);
+    }
     ++to.tot_pages;
     return Status::ok();
   }
@@ -222,7 +225,7 @@ class FrameDb {
     f->m2p = ~std::uint64_t{0};
     f->refcount = 0;
     f->allocated = false;
-    set_owner(m, *f, nullptr);
+    leave_owner(m, *f);
     f->in_transit = true;
     if (from.tot_pages > 0) --from.tot_pages;
     mark_stale(*f);
@@ -238,7 +241,7 @@ class FrameDb {
     if (to.tot_pages >= to.max_pages) return Errno::TooBig;
     f->in_transit = false;
     f->wipe_type_state();
-    set_owner(m, *f, &to);
+    join_owner(m, *f, to);
     f->allocated = true;
     f->refcount = 1;
     ++to.tot_pages;
@@ -264,7 +267,7 @@ class FrameDb {
     f->wipe_type_state();
     f->shared_xen = true;
     f->shared_ro = readonly;
-    set_owner(m, *f, &d);
+    join_owner(m, *f, d);
     f->refcount = 1;
     return Status::ok();
   }
@@ -278,7 +281,7 @@ class FrameDb {
     f->wipe_type_state();
     f->shared_xen = false;
     f->shared_ro = false;
-    set_owner(m, *f, nullptr);
+    leave_owner(m, *f);
     f->refcount = 0;
     mark_stale(*f);
     return Status::ok();
@@ -321,38 +324,38 @@ class FrameDb {
     return Mfn{link};
   }
 
-  /// The only place `owner` changes: unlinks the frame from its old owner's list (moving that
-  /// domain's teardown cursor past it) and appends it to the new owner's list. O(1).
-  void set_owner(Mfn m, FrameInfo& f, Domain* d) {
-    const auto self = static_cast<std::uint32_t>(m.value());  // < kMaxFrames (constructor)
-    if (f.owner == d) return;
-    if (Domain* old = f.owner; old != nullptr) {
-      if (f.owned_prev == kNoFrameLink) {
-        old->owned_head = f.owned_next;
-      } else {
-        frames_[f.owned_prev].owned_next = f.owned_next;
-      }
-      if (f.owned_next == kNoFrameLink) {
-        old->owned_tail = f.owned_prev;
-      } else {
-        frames_[f.owned_next].owned_prev = f.owned_prev;
-      }
-      if (old->teardown_cursor == self) old->teardown_cursor = f.owned_next;
-      --old->owned_count;
-    }
-    f.owner = d;
-    f.owned_prev = kNoFrameLink;
+  // The only places `owner` changes: an ownerless frame joins `d` (appended to d's list),
+  // an owned frame leaves its owner (unlinked; the owner's teardown cursor moves past it),
+  // or both. O(1). Frame numbers fit the 32-bit links (constructor: < kMaxFrames).
+  void join_owner(Mfn m, FrameInfo& f, Domain& d) {
+    const auto self = static_cast<std::uint32_t>(m.value());
+    f.owner = &d;
+    f.owned_prev = d.owned_tail;
     f.owned_next = kNoFrameLink;
-    if (d != nullptr) {
-      f.owned_prev = d->owned_tail;
-      if (d->owned_tail == kNoFrameLink) {
-        d->owned_head = self;
-      } else {
-        frames_[d->owned_tail].owned_next = self;
-      }
-      d->owned_tail = self;
-      ++d->owned_count;
+    if (d.owned_tail == kNoFrameLink) {
+      d.owned_head = self;
+    } else {
+      frames_[d.owned_tail].owned_next = self;
     }
+    d.owned_tail = self;
+    ++d.owned_count;
+  }
+  void leave_owner(Mfn m, FrameInfo& f) {
+    Domain& old = *f.owner;
+    if (f.owned_prev == kNoFrameLink) {
+      old.owned_head = f.owned_next;
+    } else {
+      frames_[f.owned_prev].owned_next = f.owned_next;
+    }
+    if (f.owned_next == kNoFrameLink) {
+      old.owned_tail = f.owned_prev;
+    } else {
+      frames_[f.owned_next].owned_prev = f.owned_prev;
+    }
+    if (old.teardown_cursor == m.value()) old.teardown_cursor = f.owned_next;
+    --old.owned_count;
+    f.owner = nullptr;
+    f.owned_prev = f.owned_next = kNoFrameLink;
   }
 
   [[nodiscard]] Mfn mfn_of(const FrameInfo& f) const {
@@ -363,13 +366,15 @@ class FrameDb {
     if (f.shared_xen) {  // back to the hypervisor: unowned, still reserved
       f.shared_xen = false;
       f.shared_ro = false;
-      set_owner(mfn_of(f), f, nullptr);
+      if (f.owner != nullptr) leave_owner(mfn_of(f), f);
       f.wipe_type_state();
       mark_stale(f);
       return;
     }
-    if (f.owner != nullptr && f.owner->tot_pages > 0) --f.owner->tot_pages;
-    set_owner(mfn_of(f), f, nullptr);
+    if (f.owner != nullptr) {
+      if (f.owner->tot_pages > 0) --f.owner->tot_pages;
+      leave_owner(mfn_of(f), f);
+    }
     f.allocated = false;
     f.wipe_type_state();
     f.m2p = ~std::uint64_t{0};
