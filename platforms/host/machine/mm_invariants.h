@@ -12,6 +12,8 @@
 //     frames, a grant PTE, or frames of a domain the owner is privileged over; hypervisor
 //     frames are never owned or referenced;
 //   - invariant 14: refcount > 0 implies an owner;
+//   - every domain's owned-frame list (the one teardown walks) holds exactly the frames it
+//     owns: links consistent both ways, tail and count right, nothing owned missing;
 //   - invariants 7/8 on the fake TLBs: after observing every vCPU, no TLB holds a writable
 //     translation of a frame that is (or is being turned into or out of) a page table.
 //
@@ -151,6 +153,30 @@ std::string check_mm_invariants(Machine& m, V& v, Domains& domains, const ExtraR
     }
     if (lin_out[i] != 0 && lin_in[i] != 0) fail("Inv10: linear depth > 1 at frame " + std::to_string(i));
   }
+  // The owned-frame lists: exactly the frames each domain owns, linked both ways.
+  std::map<const Domain*, std::uint64_t> owned;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (const Domain* o = db.info(Mfn{i})->owner; o != nullptr) ++owned[o];
+  }
+  domains.for_each([&](Domain& d) {
+    const std::string who = "owned-frame list of d" + std::to_string(d.id.value());
+    std::uint64_t listed = 0;
+    std::uint32_t prev = kNoFrameLink;
+    for (std::uint32_t i = d.owned_head; i != kNoFrameLink; i = db.info(Mfn{i})->owned_next) {
+      const FrameInfo* f = db.info(Mfn{i});
+      if (f == nullptr || ++listed > n) {
+        fail(who + ": a link leaves the frame database or loops");
+        return;
+      }
+      if (f->owner != &d) fail(who + ": frame " + std::to_string(i) + " is not its own");
+      if (f->owned_prev != prev) fail(who + ": frame " + std::to_string(i) + " has a wrong back link");
+      prev = i;
+    }
+    if (d.owned_tail != prev) fail(who + ": wrong tail");
+    if (listed != d.owned_count) fail(who + ": count " + std::to_string(d.owned_count) + ", listed " + std::to_string(listed));
+    const auto it = owned.find(&d);
+    if ((it == owned.end() ? 0 : it->second) != listed) fail(who + ": owns frames it does not list");
+  });
   if (check_tlbs) {
     m.observe_all();
     for (std::uint64_t i = 0; i < n; ++i) {
