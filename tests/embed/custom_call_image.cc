@@ -48,7 +48,8 @@ int pvkit_main(const pc::BootInfo& boot) {
                                  .expect = pc::Expect::kSuccess,
                                  .role = "calls the embedder's hypercall 56"});
       !v) {
-    pc::printf("pvkit-test: RESULT FAILURE (cannot build the guest: %d)\n", v.status().guest_value());
+    pc::printf("pvkit-test: RESULT FAILURE (cannot build the guest: %ld)\n",
+               static_cast<long>(v.status().guest_value()));
     return 1;
   }
   hv.run();
