@@ -19,7 +19,8 @@ fi
 for f in BM_IndirectCall BM_RawAtomicPingPong/real_time BM_FutexPingPong/real_time \
   BM_EventfdPingPong/real_time BM_PipePingPong/real_time BM_Memcpy4K BM_NullHypercall \
   BM_EventSendUpcall BM_EventPollingRoundTrip/real_time BM_EventBlockingRoundTrip/real_time \
-  BM_EventBlockingRoundTripFutex/real_time BM_EventSendBoundPorts/1 BM_EventSendBoundPorts/4095 \
+  BM_EventBlockingRoundTripNoPoll/real_time BM_EventBlockingRoundTripFutex/real_time \
+  BM_EventSendBoundPorts/1 BM_EventSendBoundPorts/4095 \
   BM_GrantMapUnmap BM_GrantCopy4K BM_MmuUpdatePerPte/1 BM_MmuUpdatePerPte/16 BM_MmuUpdatePerPte/512 \
   BM_PinUnpinL1Full BM_DomainCreateDestroy BM_NthDomainCreate/10/manual_time \
   BM_NthDomainCreate/1000/manual_time BM_NthDomainFind/10 BM_NthDomainFind/1000; do

@@ -4,9 +4,12 @@
 //   BM_EventPollingRoundTrip: D1 and D2 vCPUs on two threads, each spinning on its pending bit,
 //     vs BM_RawAtomicPingPong;
 //   BM_EventBlockingRoundTrip: the same with receivers that block until the platform's kick()
-//     wakes them (HostEventPlatform::wait_for_kick), vs futex/eventfd/pipe ping-pong;
+//     wakes them (HostEventPlatform::wait_for_kick: halt polling, 20 us by default as KVM does
+//     for a halted vCPU, then a futex on the vCPU's kick counter), vs BM_FutexPingPong;
+//   BM_EventBlockingRoundTripNoPoll: the same with halt polling off (every wait sleeps), vs
+//     BM_FutexPingPong (which never polls either);
 //   BM_EventBlockingRoundTripFutex: the same over FutexKickPlatform (below), whose kick() is a
-//     futex wake of the vCPU's kick word, vs BM_FutexPingPong;
+//     futex wake of its own per-vCPU word and whose sleep never polls, vs BM_FutexPingPong;
 //   BM_EventSendBoundPorts/N: one send when D1 has N ports bound (must not grow with N).
 #include <benchmark/benchmark.h>
 
@@ -96,8 +99,10 @@ void block_for(EventWorld& w, DomId d, std::uint32_t port) {
   }
 }
 
-void BM_EventBlockingRoundTrip(benchmark::State& state) {
+/// Two vCPU threads answering each other's events, blocking between them.
+void blocking_round_trips(benchmark::State& state, std::chrono::nanoseconds halt_poll) {
   EventWorld w;
+  w.plat.set_halt_poll(halt_poll);
   w.create_ok(kD1);
   w.create_ok(kD2);
   const auto [a, b] = w.connect(kD1, kD2);
@@ -118,12 +123,20 @@ void BM_EventBlockingRoundTrip(benchmark::State& state) {
   (void)w.ev->send(kD1, EvtchnPort{a});
   peer.join();
 }
+
+void BM_EventBlockingRoundTrip(benchmark::State& state) {
+  blocking_round_trips(state, host::HostEventPlatform::kDefaultHaltPoll);
+}
 BENCHMARK(BM_EventBlockingRoundTrip)->UseRealTime();
 PVKIT_BENCH_BASELINE(BM_EventBlockingRoundTrip, BM_FutexPingPong);
 
+void BM_EventBlockingRoundTripNoPoll(benchmark::State& state) { blocking_round_trips(state, {}); }
+BENCHMARK(BM_EventBlockingRoundTripNoPoll)->UseRealTime();
+PVKIT_BENCH_BASELINE(BM_EventBlockingRoundTripNoPoll, BM_FutexPingPong);
+
 /// HostEventPlatform whose kick() also bumps a per-vCPU word and FUTEX_WAKEs a vCPU thread
-/// sleeping on it (the blocking primitive a host platform running vCPUs as threads would use;
-/// HostEventPlatform's own wait_for_kick is a condition variable shared by every vCPU).
+/// sleeping on it, and whose sleep never polls (a plain futex protocol, for comparison with
+/// HostEventPlatform's own wait_for_kick).
 class FutexKickPlatform : public host::HostEventPlatform {
  public:
   void kick(DomId d, VcpuId v) {

@@ -4,7 +4,8 @@
 // create per domain (zeroed host pages named by (owner DomId, Gfn)), mapped only for their
 // owner and counted so tests can assert teardown unmapped everything; kicks recorded per
 // (domain, vCPU), and test threads acting as vCPUs can block until kicked (wait_for_kick:
-// a futex on that vCPU's own kick counter, so a kick wakes only its vCPU and takes no lock);
+// halt polling first — 20 us by default, set_halt_poll — then a futex on that vCPU's own kick
+// counter, so a kick wakes only its vCPU and takes no lock);
 // a PIRQ permission table. Linux only (futex).
 //
 // How to use it:
@@ -22,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <chrono>
@@ -133,7 +135,20 @@ class HostEventPlatform {
                               std::chrono::milliseconds timeout) {
     auto& k = kicks_[d.value()][v.value()];
     auto& sleepers = sleepers_[d.value()][v.value()];
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + timeout;
+    // Halt polling, as KVM does for a halted vCPU: a kick that comes within the poll window
+    // costs no sleep and no wake-up (two futex calls and a reschedule on each side).
+    if (halt_poll_.count() > 0) {
+      const auto poll_end = start + std::min<std::chrono::steady_clock::duration>(halt_poll_, timeout);
+      for (unsigned spins = 0;; ++spins) {
+        if (const std::uint64_t now = k.load(std::memory_order_acquire); now > seen) return now;
+        if ((spins & 63) == 63 && std::chrono::steady_clock::now() >= poll_end) break;
+#if defined(__x86_64__)
+        __builtin_ia32_pause();
+#endif
+      }
+    }
     for (;;) {
       std::uint64_t now = k.load(std::memory_order_seq_cst);
       if (now > seen) return now;
@@ -153,6 +168,11 @@ class HostEventPlatform {
       sleepers.fetch_sub(1, std::memory_order_seq_cst);
     }
   }
+  /// How long wait_for_kick polls by default before it sleeps (KVM polls a halted vCPU for up
+  /// to 200 us by default; a test thread needs less).
+  static constexpr std::chrono::nanoseconds kDefaultHaltPoll{20000};
+  /// How long wait_for_kick polls the kick counter before it sleeps (0: sleep at once).
+  void set_halt_poll(std::chrono::nanoseconds ns) { halt_poll_ = ns; }
   /// Kicks delivered to vCPU `v` of domain `d`.
   [[nodiscard]] std::uint64_t kicks(DomId d, VcpuId v) const {
     return kicks_[d.value()][v.value()].load(std::memory_order_relaxed);
@@ -196,6 +216,7 @@ class HostEventPlatform {
   std::atomic<std::uint64_t> kicks_[kMaxDomains][kMaxVcpus]{};
   std::atomic<std::uint64_t> other_kicks_{0};  ///< kicks of ids beyond the per-vCPU array
   std::atomic<std::uint32_t> sleepers_[kMaxDomains][kMaxVcpus]{};  ///< threads in wait_for_kick
+  std::chrono::nanoseconds halt_poll_{kDefaultHaltPoll};  ///< see set_halt_poll
 
   // The futex word is the low half of a 64-bit kick counter (little-endian; lock-free atomics
   // are the plain integer in memory).
