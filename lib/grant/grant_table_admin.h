@@ -126,8 +126,9 @@ Status GrantTables<P, N, L>::set_version(DomId id, std::uint32_t v) {
   } else {
     if (Status s = drop_status_frames(*d, id); !s) return s;  // Busy while mapped
   }
-  for (std::uint32_t i = 0; i < d->nr_frames; ++i) std::memset(d->shared[i], 0, kPageSize);
-  for (std::uint32_t i = 0; i < d->nr_status_frames; ++i) std::memset(d->status[i], 0, kPageSize);
+  // The guest may be writing these pages right now: cleared with atomic word stores.
+  for (std::uint32_t i = 0; i < d->nr_frames; ++i) grant::shared_zero_page(d->shared[i]);
+  for (std::uint32_t i = 0; i < d->nr_status_frames; ++i) grant::shared_zero_page(d->status[i]);
   d->version = static_cast<std::uint8_t>(v);
   for (std::uint32_t i = 0; i < nres; ++i) {
     const Reserved& r = saved[i];

@@ -15,6 +15,7 @@
 // a single atomic access, never a plain read that could be torn or re-read.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 #include "pvkit/base/types.h"
@@ -69,6 +70,13 @@ inline std::uint16_t shared_set_bits16(std::uint16_t* p, std::uint16_t bits) {
 /// Atomically clears `bits`; returns the previous value.
 inline std::uint16_t shared_clear_bits16(std::uint16_t* p, std::uint16_t bits) {
   return __atomic_fetch_and(p, static_cast<std::uint16_t>(~bits), __ATOMIC_ACQ_REL);
+}
+/// Clears a guest-shared page word by word (relaxed atomic stores): the guest may be writing
+/// it at the same time, so it is never touched with plain (memset) stores.
+inline void shared_zero_page(void* page) {
+  auto* w = static_cast<std::uint64_t*>(page);
+  for (std::size_t i = 0; i < 4096 / sizeof(std::uint64_t); ++i) __atomic_store_n(&w[i], 0, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 /// A full memory barrier.
 inline void full_fence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
