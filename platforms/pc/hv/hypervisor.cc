@@ -37,11 +37,10 @@ alignas(Verifier) unsigned char g_mm_storage[sizeof(Verifier)];
 alignas(Events) unsigned char g_ev_storage[sizeof(Events)];
 alignas(PcGrantPolicy) unsigned char g_gp_storage[sizeof(PcGrantPolicy)];
 alignas(Grants) unsigned char g_gt_storage[sizeof(Grants)];
-Hypervisor* g_hv = nullptr;
 
-void hook_syscall_finish(x86::TrapFrame& f) { g_hv->finish_syscall(f); }
-void hook_fault(x86::TrapFrame& f) { g_hv->on_fault(f); }
-void hook_timer(x86::TrapFrame& f) { g_hv->on_timer(f); }
+void hook_syscall_finish(x86::TrapFrame& f) { Hypervisor::get().finish_syscall(f); }
+void hook_fault(x86::TrapFrame& f) { Hypervisor::get().on_fault(f); }
+void hook_timer(x86::TrapFrame& f) { Hypervisor::get().on_timer(f); }
 
 const char* vector_name(std::uint64_t v) {
   switch (v) {
@@ -65,7 +64,6 @@ bool has_error_code(std::uint64_t v) { return v == 8 || (v >= 10 && v <= 14) || 
 
 Hypervisor& Hypervisor::boot(const BootInfo& boot) {
   auto* hv = new (g_pc_hypervisor) Hypervisor();
-  g_hv = hv;
   hv->nr_frames = kRamBytes >> kPageShift;
   // The frame database lives right above the image; the pool gets the rest of RAM.
   const std::uint64_t image_end = (x86::hv_phys(__image_end) + kPageSize - 1) & kPageMask;
